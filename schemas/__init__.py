@@ -1,0 +1,63 @@
+"""Pure data: commands, envelopes, records and provider outcomes. Imports nothing of ours."""
+
+from schemas.commands import (
+    COMMAND_ADAPTER,
+    CancelOrder,
+    Command,
+    CommandKind,
+    Provider,
+    RefundLine,
+    RefundOrder,
+    UpdateOrder,
+)
+from schemas.envelope import CommandEnvelope, content_digest, derived_key
+from schemas.outcomes import OrderSnapshot, ProviderReceipt, Reconciliation, Verdict
+from schemas.patches import (
+    PATCH_MODELS,
+    BackdContact,
+    BackdPatch,
+    FastpodPatch,
+    OrderPatch,
+    ShoplazzaPatch,
+)
+from schemas.records import (
+    TERMINAL_STATES,
+    Attempt,
+    AttemptOutcome,
+    CommandRecord,
+    CommandState,
+    DeadReason,
+)
+
+AnyCommand = CancelOrder | UpdateOrder | RefundOrder
+
+__all__ = [
+    "COMMAND_ADAPTER",
+    "PATCH_MODELS",
+    "TERMINAL_STATES",
+    "AnyCommand",
+    "Attempt",
+    "AttemptOutcome",
+    "BackdContact",
+    "BackdPatch",
+    "CancelOrder",
+    "Command",
+    "CommandEnvelope",
+    "CommandKind",
+    "CommandRecord",
+    "CommandState",
+    "DeadReason",
+    "FastpodPatch",
+    "OrderPatch",
+    "OrderSnapshot",
+    "Provider",
+    "ProviderReceipt",
+    "Reconciliation",
+    "RefundLine",
+    "RefundOrder",
+    "ShoplazzaPatch",
+    "UpdateOrder",
+    "Verdict",
+    "content_digest",
+    "derived_key",
+]

@@ -1,0 +1,65 @@
+"""Every Redis key ordercmd uses, built here and only here, under the ``ordercmd:`` prefix."""
+
+from __future__ import annotations
+
+PREFIX = "ordercmd"
+
+
+def command(command_id: str) -> str:
+    """Hash: the command's record (state, envelope, counters)."""
+    return f"{PREFIX}:cmd:{command_id}"
+
+
+def attempts(command_id: str) -> str:
+    """List: the command's attempts as JSON, oldest first."""
+    return f"{PREFIX}:cmd:{command_id}:attempts"
+
+
+def idempotency(key: str) -> str:
+    """String: the command id admitted under an idempotency key."""
+    return f"{PREFIX}:idem:{key}"
+
+
+def lane(lane_name: str) -> str:
+    """List: the unfinished commands of one order lane, head first."""
+    return f"{PREFIX}:lane:{lane_name}"
+
+
+def order_history(lane_name: str) -> str:
+    """Sorted set: every command admitted for one order, by admission sequence."""
+    return f"{PREFIX}:order:{lane_name}"
+
+
+def dispatch() -> str:
+    """Sorted set: commands with a broker message out, by the time to re-send it if unclaimed."""
+    return f"{PREFIX}:dispatch"
+
+
+def schedule() -> str:
+    """Sorted set: commands waiting to retry, by due time (ms)."""
+    return f"{PREFIX}:schedule"
+
+
+def running() -> str:
+    """Sorted set: claimed commands, by lease expiry (ms)."""
+    return f"{PREFIX}:running"
+
+
+def dead_letters() -> str:
+    """Sorted set: dead-lettered commands, by the time they died (ms)."""
+    return f"{PREFIX}:dlq"
+
+
+def dead_letters_by(field: str, value: str) -> str:
+    """Sorted set: dead letters with one field value (``reason``, ``provider``), by time."""
+    return f"{PREFIX}:dlq:{field}:{value}"
+
+
+def sequence() -> str:
+    """Counter: admission sequence numbers."""
+    return f"{PREFIX}:seq"
+
+
+def recent() -> str:
+    """Sorted set: every admitted command, by admission time (ms)."""
+    return f"{PREFIX}:recent"
