@@ -1,0 +1,1 @@
+"""The ``ordercmd`` command line."""

@@ -37,4 +37,6 @@ class FastpodAccount(_Account):
     token: SecretStr
 
 
-Account = Annotated[BackdAccount | ShoplazzaAccount | FastpodAccount, Field(discriminator="provider")]
+Account = Annotated[
+    BackdAccount | ShoplazzaAccount | FastpodAccount, Field(discriminator="provider")
+]

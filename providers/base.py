@@ -1,4 +1,4 @@
-"""The one ``Protocol`` every provider adapter implements: find, cancel, update, refund, reconcile."""
+"""The ``Protocol`` every adapter implements: find, cancel, update, refund and reconcile."""
 
 from __future__ import annotations
 

@@ -4,6 +4,8 @@
 
     OrderCmdError                    root; never raised directly
     ├── ConfigError                  bad or missing settings; fail at startup
+    ├── InvalidSubmission            a command refused at the door; names each bad field
+    ├── IdempotencyConflict          the key was admitted before with other content
     └── ProviderError                provider, status_code, provider_code, raw_message
         ├── TransientError           retry later
         │   ├── ProviderUnavailable  5xx, 408, connect/read timeout, connection reset
@@ -31,6 +33,25 @@ class OrderCmdError(Exception):
 
 class ConfigError(OrderCmdError):
     """The settings are missing or malformed."""
+
+
+class InvalidSubmission(OrderCmdError):
+    """The command was refused at the door."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems  # (field path, reason)
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in problems))
+
+
+class IdempotencyConflict(OrderCmdError):
+    """The idempotency key was already used for a different command."""
+
+    def __init__(self, key: str, command_id: str) -> None:
+        self.key = key
+        self.command_id = command_id
+        super().__init__(
+            f"idempotency_key: {key!r} was already used for a different command ({command_id})"
+        )
 
 
 class ProviderError(OrderCmdError):

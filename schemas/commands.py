@@ -6,8 +6,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from schemas.money import to_cents
 from schemas.patches import OrderPatch
 
 
@@ -32,7 +33,11 @@ Identifier = Annotated[
     Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$"),
 ]
 Reason = Annotated[str, Field(min_length=1, max_length=500)]
-Money = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
+Money = Annotated[
+    Decimal,
+    Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
+    AfterValidator(to_cents),
+]
 
 
 class _CommandBase(BaseModel):

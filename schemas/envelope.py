@@ -10,9 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.commands import CancelOrder, Command, RefundOrder, UpdateOrder
 
-IdempotencyKey = Annotated[
-    str, Field(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")
-]
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
 Source = Annotated[str, Field(pattern=r"^(api|http|replay|stream|bulk:[A-Za-z0-9._-]{1,64})$")]
 
 
@@ -43,4 +41,3 @@ def content_digest(command: CancelOrder | UpdateOrder | RefundOrder) -> str:
 def derived_key(command: CancelOrder | UpdateOrder | RefundOrder) -> str:
     """The idempotency key used when the producer gives none: derived from content."""
     return f"content:{content_digest(command)}"
-

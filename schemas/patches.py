@@ -5,11 +5,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from schemas.money import to_cents
 
 Text = Annotated[str, Field(max_length=500)]
 Tag = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^,]+$")]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
+    AfterValidator(to_cents),
+]
 
 
 class _Patch(BaseModel):

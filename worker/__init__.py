@@ -1,0 +1,1 @@
+"""The runtime: settings, Celery app, command store, retry schedule, dead letters, executor."""

@@ -63,3 +63,8 @@ def sequence() -> str:
 def recent() -> str:
     """Sorted set: every admitted command, by admission time (ms)."""
     return f"{PREFIX}:recent"
+
+
+def audit() -> str:
+    """Stream: every operator action (who, what, which command, why)."""
+    return f"{PREFIX}:audit"

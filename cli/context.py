@@ -1,0 +1,61 @@
+"""What every CLI command needs: settings, the resolved Redis, the store; errors made readable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+import click
+
+from providers.errors import OrderCmdError
+from worker.app import build_store
+from worker.embedded import RedisSource, resolve_redis_url
+from worker.settings import Settings, get_settings, load_settings
+from worker.store import CommandStore
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def readable_errors(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn ordercmd's errors into a one-line CLI error (exit 1) instead of a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except OrderCmdError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+def settings_with_redis() -> Settings:
+    """The settings, with the Redis URL resolved (a local or embedded server when unset).
+
+    The resolved URL is put in ``ORDERCMD_REDIS_URL`` so worker processes started from here,
+    and Celery's own configuration, use the same server.
+    """
+    settings = load_settings()
+    if settings.redis_url:
+        return settings
+    resolved = resolve_redis_url(None)
+    if resolved.source is RedisSource.EMBEDDED:
+        click.secho(resolved.message, err=True, dim=True)
+    os.environ["ORDERCMD_REDIS_URL"] = resolved.url
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@contextmanager
+def opened_store() -> Iterator[tuple[Settings, CommandStore]]:
+    """The settings and the command store, closed afterwards."""
+    settings = settings_with_redis()
+    store = build_store(settings)
+    try:
+        yield settings, store
+    finally:
+        store.client.close()

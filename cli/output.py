@@ -1,0 +1,97 @@
+"""How the CLI shows things: rich tables for people, ``--json`` for scripts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from schemas import CommandRecord
+
+console = Console()
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+STATE_STYLES = {
+    "succeeded": "green",
+    "already_done": "green",
+    "retrying": "yellow",
+    "running": "cyan",
+    "queued": "cyan",
+    "waiting": "dim",
+    "dead": "red",
+    "discarded": "dim",
+}
+
+
+def print_json(data: Any) -> None:
+    """Print ``data`` as indented JSON."""
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def records_table(records: Sequence[CommandRecord], *, title: str) -> Table:
+    """One row per command: id, kind, order, state, attempts, last message."""
+    table = Table(title=title, title_justify="left")
+    for column in (
+        "command id",
+        "kind",
+        "provider:account:order",
+        "state",
+        "attempts",
+        "updated",
+        "last",
+    ):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        command = record.envelope.command
+        state = str(record.state) + (f" ({record.dead_reason})" if record.dead_reason else "")
+        table.add_row(
+            record.id,
+            command.kind,
+            command.lane,
+            f"[{STATE_STYLES.get(record.state, '')}]{state}[/]",
+            str(len(record.attempts)),
+            record.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+            record.last_message[:80],
+        )
+    return table
+
+
+def record_detail(record: CommandRecord) -> None:
+    """The whole record: envelope, state and every attempt."""
+    command = record.envelope.command
+    style = STATE_STYLES.get(record.state, "")
+    console.print(
+        f"[bold]command[/] {record.id}  [{style}]{record.state}[/]"
+        + (f"  reason [red]{record.dead_reason}[/]" if record.dead_reason else "")
+    )
+    console.print(f"  {command.kind} at {command.lane}   key {record.envelope.idempotency_key}")
+    console.print(
+        f"  submitted {record.envelope.submitted_at:%Y-%m-%d %H:%M:%S} "
+        f"from {record.envelope.source}"
+    )
+    if record.next_attempt_at:
+        console.print(f"  next attempt at {record.next_attempt_at:%Y-%m-%d %H:%M:%S}")
+    if record.lane_position:
+        console.print(f"  waiting behind {record.lane_position} command(s) of the same order")
+    if record.last_message:
+        console.print(f"  last message: {record.last_message}")
+    table = Table(title="attempts", title_justify="left")
+    for column in ("#", "started", "ms", "outcome", "http", "error", "message", "order read"):
+        table.add_column(column, overflow="fold")
+    for a in record.attempts:
+        table.add_row(
+            str(a.number),
+            f"{a.started_at:%H:%M:%S}",
+            str(a.duration_ms),
+            a.outcome,
+            str(a.http_status or ""),
+            a.error or "",
+            a.message[:80],
+            a.reconciled or "",
+        )
+    console.print(table)

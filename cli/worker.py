@@ -1,0 +1,38 @@
+"""``ordercmd worker``: a Celery worker for ordercmd, with settings checked before it starts."""
+
+from __future__ import annotations
+
+import click
+import structlog
+
+from cli.context import readable_errors, settings_with_redis
+from worker.app import QUEUE, app, build_store
+from worker.redis_client import check_redis_config
+
+log = structlog.get_logger("ordercmd.cli")
+
+
+@click.command()
+@click.option("--concurrency", "-c", type=click.IntRange(1), help="Worker processes or threads.")
+@click.option(
+    "--pool",
+    type=click.Choice(["prefork", "threads", "solo"]),
+    default="prefork",
+    show_default=True,
+)
+@click.option("--loglevel", "-l", default="INFO", show_default=True)
+@click.option("--hostname", "-n", help="Celery node name (default: ordercmd@<host>).")
+@readable_errors
+def worker(concurrency: int | None, pool: str, loglevel: str, hostname: str | None) -> None:
+    """Run a worker: execute commands, retry, dead-letter."""
+    settings = settings_with_redis()
+    if not settings.accounts:
+        click.secho("no accounts configured: every command will be refused", fg="yellow", err=True)
+    store = build_store(settings)
+    for warning in check_redis_config(store.client):
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+    store.client.close()
+    argv = ["worker", f"--pool={pool}", f"--loglevel={loglevel}", f"--queues={QUEUE}"]
+    argv += [f"--concurrency={concurrency}"] if concurrency else []
+    argv += [f"--hostname={hostname}"] if hostname else ["--hostname=ordercmd@%h"]
+    app.worker_main(argv=argv)

@@ -1,0 +1,101 @@
+"""The producer API: ``submit`` and ``submit_many`` validate, admit once per key, and dispatch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from producer.validation import check_account, to_command, to_envelope
+from providers.errors import IdempotencyConflict, InvalidSubmission
+from schemas import AnyCommand, CommandEnvelope
+from worker.clock import utcnow
+from worker.runtime import Publish
+from worker.settings import Settings
+from worker.store import Admission, Admitted, CommandStore
+
+CommandInput = AnyCommand | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What happened to one submitted command."""
+
+    command_id: str
+    idempotency_key: str
+    admitted: Admitted  # NEW, EXISTING (same key and content seen before) or CONFLICT
+
+
+class Producer:
+    """Submits commands to one store and broker."""
+
+    def __init__(self, settings: Settings, store: CommandStore, publish: Publish) -> None:
+        self.settings = settings
+        self.store = store
+        self.publish = publish
+
+    def envelope(
+        self,
+        command: CommandInput,
+        *,
+        idempotency_key: str | None = None,
+        source: str = "api",
+        batch_id: str | None = None,
+    ) -> CommandEnvelope:
+        """Validate one input into an envelope without admitting it.
+
+        Raises:
+            InvalidSubmission: the input is refused; the error names each bad field.
+        """
+        model = to_command(command)
+        check_account(model, self.settings)
+        return to_envelope(
+            model,
+            idempotency_key=idempotency_key,
+            submitted_at=utcnow(),
+            source=source,
+            batch_id=batch_id,
+        )
+
+    def submit(
+        self, command: CommandInput, *, idempotency_key: str | None = None, source: str = "api"
+    ) -> Submission:
+        """Validate, admit and dispatch one command.
+
+        Raises:
+            InvalidSubmission: the input is refused; nothing was admitted.
+            IdempotencyConflict: the key was used before for a different command.
+        """
+        envelope = self.envelope(command, idempotency_key=idempotency_key, source=source)
+        submission = self.admit([envelope])[0]
+        if submission.admitted is Admitted.CONFLICT:
+            raise IdempotencyConflict(envelope.idempotency_key, submission.command_id)
+        return submission
+
+    def submit_many(
+        self, commands: Iterable[CommandInput], *, source: str = "api"
+    ) -> list[Submission]:
+        """Validate every command first, then admit them all in one round trip.
+
+        Raises:
+            InvalidSubmission: an input is refused (its index leads each field); nothing was
+                admitted.
+        """
+        envelopes = []
+        for index, command in enumerate(commands):
+            try:
+                envelopes.append(self.envelope(command, source=source))
+            except InvalidSubmission as exc:
+                raise InvalidSubmission(
+                    [(f"[{index}].{field}", reason) for field, reason in exc.problems]
+                ) from None
+        return self.admit(envelopes)
+
+    def admit(self, envelopes: list[CommandEnvelope]) -> list[Submission]:
+        """Admit validated envelopes and send a message for each that heads its lane."""
+        admissions: list[Admission] = self.store.admit_many(envelopes) if envelopes else []
+        self.publish([a.command_id for a in admissions if a.dispatch])
+        return [
+            Submission(a.command_id, e.idempotency_key, a.admitted)
+            for a, e in zip(admissions, envelopes, strict=True)
+        ]

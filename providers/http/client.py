@@ -1,0 +1,168 @@
+"""The one client factory, one request path for every adapter, and the read-only retry policy."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import httpx
+import tenacity
+
+from providers.accounts import BackdAccount, FastpodAccount, ShoplazzaAccount
+from providers.errors import ProviderError, ProviderUnavailable
+from providers.http.status import decode_object, raise_for_provider_response
+
+# Adapters type with these names and never import httpx: swapping httpx is one import.
+Client = httpx.Client
+Response = httpx.Response
+Sleep = Callable[[float], None]
+BodyCheck = Callable[[httpx.Response, dict[str, Any]], ProviderError | None]
+"""A provider's quirk on a 2xx: returns the error its body means, or ``None`` for success."""
+
+READ_ATTEMPTS = 3  # in-request tries of a read (STYLE.md 7: blips only, stripe's numbers)
+READ_WAIT_INITIAL_S = 0.5
+READ_WAIT_MAX_S = 5.0
+_RETRYABLE_READ_STATUSES = frozenset({502, 503, 504})
+# Failures that happen before a byte of the request left: never ambiguous.
+_NEVER_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+)
+
+
+class Reply(NamedTuple):
+    """A provider's 2xx answer: its status and its JSON object body (``{}`` when empty)."""
+
+    status_code: int
+    body: dict[str, Any]
+
+
+def build_client(
+    account: BackdAccount | ShoplazzaAccount | FastpodAccount,
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> httpx.Client:
+    """Build the HTTP client for one account: base URL, timeout and the provider's auth.
+
+    Args:
+        account: The account settings; the auth scheme follows its type.
+        transport: A transport to use instead of the network (tests, the sandbox).
+
+    Returns:
+        The client an adapter for this account receives; the caller closes it.
+    """
+    headers = {"Accept": "application/json", "User-Agent": "ordercmd/0.1"}
+    auth: httpx.Auth | None = None
+    match account:
+        case BackdAccount():
+            auth = httpx.BasicAuth(account.public_key, account.secret_key.get_secret_value())
+        case ShoplazzaAccount():
+            headers["Access-Token"] = account.access_token.get_secret_value()
+            headers["Content-Type"] = "application/json"
+        case FastpodAccount():
+            headers["Authorization"] = f"Bearer {account.token.get_secret_value()}"
+    return httpx.Client(
+        base_url=str(account.base_url),
+        timeout=account.timeout_s,
+        headers=headers,
+        auth=auth,
+        transport=transport,
+    )
+
+
+def call(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    provider: str,
+    idempotency_key: str | None = None,
+    json_body: dict[str, Any] | None = None,
+    check: BodyCheck | None = None,
+) -> Reply:
+    """Send one request and classify the answer. A call with an idempotency key is a mutation.
+
+    Args:
+        client: The account's client (``build_client``).
+        method: The HTTP method.
+        url: The path, relative to the account's base URL.
+        provider: The provider's name, carried by any error.
+        idempotency_key: Sent as ``Idempotency-Key``; marks the call as a mutation.
+        json_body: The JSON body, if any.
+        check: The provider's quirk on a 2xx body.
+
+    Returns:
+        The status and JSON object of a 2xx answer that ``check`` accepts.
+
+    Raises:
+        ProviderError: What ``raise_for_provider_response`` or ``check`` picks; transport
+            failures become ``ProviderUnavailable`` (ambiguous when a mutation may have landed).
+    """
+    mutation = idempotency_key is not None
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+    try:
+        response = client.request(method, url, json=json_body, headers=headers)
+    except httpx.RequestError as exc:
+        raise transport_error(exc, provider=provider, mutation=mutation) from exc
+    raise_for_provider_response(response, provider=provider, mutation=mutation)
+    body = decode_object(response, provider=provider, mutation=mutation)
+    if check is not None and (error := check(response, body)) is not None:
+        raise error
+    return Reply(response.status_code, body)
+
+
+def read(
+    client: httpx.Client,
+    url: str,
+    *,
+    provider: str,
+    check: BodyCheck | None = None,
+    sleep: Sleep = time.sleep,
+) -> Reply:
+    """``GET`` ``url`` under the read retry policy; see ``call`` for the arguments."""
+    retrying = read_retrying(sleep)
+    return retrying(call, client, "GET", url, provider=provider, check=check)
+
+
+def read_retrying(sleep: Sleep = time.sleep) -> tenacity.Retrying:
+    """The in-request policy, for reads only: transport blips and 502/503/504.
+
+    At most ``READ_ATTEMPTS`` tries, waiting exponentially from 0.5 s, capped at 5 s, with
+    jitter. Mutations are never retried here: the worker reads the order first.
+
+    Args:
+        sleep: How to wait between tries; tests pass a no-op.
+    """
+    return tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(READ_ATTEMPTS),
+        wait=tenacity.wait_exponential_jitter(
+            multiplier=READ_WAIT_INITIAL_S, max=READ_WAIT_MAX_S, jitter=READ_WAIT_INITIAL_S
+        ),
+        retry=tenacity.retry_if_exception(is_read_blip),
+        sleep=sleep,
+        reraise=True,
+    )
+
+
+def is_read_blip(exc: BaseException) -> bool:
+    """Whether a failed read is worth another try within the request."""
+    if not isinstance(exc, ProviderUnavailable):
+        return False
+    return exc.status_code is None or exc.status_code in _RETRYABLE_READ_STATUSES
+
+
+def transport_error(
+    exc: httpx.RequestError, *, provider: str, mutation: bool
+) -> ProviderUnavailable:
+    """Classify a transport failure: a mutation is ambiguous unless it surely never left."""
+    never_sent = isinstance(exc, _NEVER_SENT)
+    ambiguous = mutation and not never_sent
+    fate = "never sent" if never_sent else "may have been applied" if ambiguous else "no answer"
+    # The text names the failure only: httpx's own text is not needed and is kept as __cause__.
+    return ProviderUnavailable(
+        f"{provider}: {type(exc).__name__} ({fate})", ambiguous=ambiguous, provider=provider
+    )

@@ -1,0 +1,151 @@
+"""What a Shoplazza order says about a command: done, still pending, or impossible (pure).
+
+The order's ``status`` (opened, placed, finished, cancelled) decides cancels and updates; its
+``financial_status`` and the refund records ``find`` puts in ``raw["refund_records"]`` decide
+refunds (providers.md 2.5-2.6).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
+from typing import Any, assert_never
+
+from providers.http import decimal_of, fields_match, recorded_since
+from schemas import (
+    AnyCommand,
+    CancelOrder,
+    DeadReason,
+    OrderSnapshot,
+    Reconciliation,
+    RefundOrder,
+    UpdateOrder,
+    Verdict,
+)
+
+CANCELLED = "cancelled"
+CANCELLABLE = frozenset({"opened", "placed"})  # ASSUMPTION: cancellable states not documented
+UPDATABLE = frozenset({"opened", "placed", "finished"})  # ASSUMPTION: all but cancelled
+REFUNDED = frozenset({"refunded", "refunding"})  # a full refund is done (or under way)
+REFUNDABLE = frozenset({"paid", "partially_refunded", "partially_paid"})
+FAILED_RECORD = "failed"  # a refund record status that does not count
+# ASSUMPTION: a refund record's ``created_at`` without a zone is UTC.
+TIMESTAMP_TZ: tzinfo = UTC
+
+
+def reconcile(
+    command: AnyCommand,
+    order: OrderSnapshot,
+    *,
+    since: datetime | None = None,
+    timestamp_tz: tzinfo = TIMESTAMP_TZ,
+) -> Reconciliation:
+    """Whether ``order`` shows ``command`` done, still pending, or impossible.
+
+    Args:
+        command: The command being executed.
+        order: The order as ``find`` read it (with ``raw["refund_records"]``).
+        since: When the first attempt that may have reached Shoplazza started.
+        timestamp_tz: The zone of refund record times written without one.
+    """
+    match command:
+        case CancelOrder():
+            return _cancel(order)
+        case UpdateOrder():
+            return _update(command, order)
+        case RefundOrder():
+            if command.amount is None:
+                return _full_refund(order)
+            return _partial_refund(command.amount, order, since, timestamp_tz)
+        case _:
+            assert_never(command)
+
+
+def _cancel(order: OrderSnapshot) -> Reconciliation:
+    if order.status == CANCELLED:
+        return _result(Verdict.DONE, "the Shoplazza order is already cancelled", order)
+    if order.status in CANCELLABLE:
+        return _result(Verdict.PENDING, f"the Shoplazza order is {order.status}", order)
+    return _result(
+        Verdict.IMPOSSIBLE,
+        f"a {order.status!r} Shoplazza order can no longer be cancelled; refund it instead",
+        order,
+    )
+
+
+def _update(command: UpdateOrder, order: OrderSnapshot) -> Reconciliation:
+    if fields_match(_comparable(command.changes.changed()), _comparable(order.raw)):
+        return _result(Verdict.DONE, "every patched field already has its new value", order)
+    if order.status in UPDATABLE:
+        return _result(Verdict.PENDING, f"the Shoplazza order is {order.status}", order)
+    return _result(
+        Verdict.IMPOSSIBLE, f"a {order.status!r} Shoplazza order can no longer be updated", order
+    )
+
+
+def _full_refund(order: OrderSnapshot) -> Reconciliation:
+    financial = _financial_status(order)
+    if financial in REFUNDED:
+        return _result(Verdict.DONE, f"the order's financial_status is {financial}", order)
+    return _refundable(financial, order)
+
+
+def _partial_refund(
+    amount: Decimal, order: OrderSnapshot, since: datetime | None, timestamp_tz: tzinfo
+) -> Reconciliation:
+    records = order.raw.get("refund_records")
+    if not isinstance(records, list):
+        return _result(
+            Verdict.IMPOSSIBLE,
+            "Shoplazza's refund list could not be read, so whether this partial refund "
+            "landed is unknown; check the order by hand",
+            order,
+            DeadReason.AMBIGUOUS,
+        )
+    for record in records:
+        if _record_matches(record, amount, since, timestamp_tz):
+            message = f"Shoplazza records a refund of {amount} ({record.get('status')})"
+            return _result(Verdict.DONE, message, order)
+    return _refundable(_financial_status(order), order)
+
+
+def _refundable(financial: str, order: OrderSnapshot) -> Reconciliation:
+    if financial in REFUNDABLE:
+        return _result(Verdict.PENDING, f"the order's financial_status is {financial}", order)
+    return _result(
+        Verdict.IMPOSSIBLE,
+        f"Shoplazza refunds paid orders; this one's financial_status is {financial!r}",
+        order,
+    )
+
+
+def _record_matches(
+    record: object, amount: Decimal, since: datetime | None, timestamp_tz: tzinfo
+) -> bool:
+    if not isinstance(record, dict) or record.get("status") == FAILED_RECORD:
+        return False
+    if decimal_of(record.get("amount")) != amount:
+        return False
+    return recorded_since(record.get("created_at"), since, default_tz=timestamp_tz)
+
+
+def _comparable(fields: dict[str, Any]) -> dict[str, Any]:
+    # Tags go out comma-joined and may come back as a string or a list, in any order.
+    tags = fields.get("tags")
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    if not isinstance(tags, list):
+        return fields
+    return {**fields, "tags": sorted({str(tag).strip() for tag in tags} - {""})}
+
+
+def _financial_status(order: OrderSnapshot) -> str:
+    return str(order.raw.get("financial_status") or "")
+
+
+def _result(
+    verdict: Verdict, message: str, order: OrderSnapshot, reason: DeadReason | None = None
+) -> Reconciliation:
+    return Reconciliation(
+        verdict=verdict, message=message, order_status=order.status, reason=reason
+    )

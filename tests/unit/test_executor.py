@@ -1,0 +1,181 @@
+"""The executor with a FakeProvider and a fakeredis store: every outcome class, no Celery."""
+
+from __future__ import annotations
+
+import random
+
+import fakeredis
+import pytest
+
+from providers.errors import (
+    AuthFailed,
+    NotAllowed,
+    OrderNotFound,
+    ProviderUnavailable,
+    RateLimited,
+    Unprocessable,
+)
+from providers.fake import APPLY_THEN_FAIL, FakeProvider
+from schemas import AttemptOutcome, CommandRecord, CommandState, DeadReason
+from tests.factories import make_envelope
+from worker.executor import execute
+from worker.records import read_record
+from worker.runtime import Runtime
+from worker.settings import RetryPolicy, Settings
+from worker.store import CommandStore, StoreLimits
+
+ORDER = "BO-000001"
+
+
+@pytest.fixture
+def fake() -> FakeProvider:
+    return FakeProvider(statuses={ORDER: "open", "BO-000002": "open"})
+
+
+@pytest.fixture
+def runtime(fake: FakeProvider) -> Runtime:
+    settings = Settings(
+        accounts={
+            "acme": {
+                "provider": "backd",
+                "base_url": "http://fake.invalid",
+                "public_key": "pk",
+                "secret_key": "sk",
+            }
+        },
+        retry={
+            "backd": RetryPolicy(base_s=0.001, cap_s=0.001, max_attempts=3, max_unprocessable=2)
+        },
+    )
+    store = CommandStore(
+        fakeredis.FakeRedis(decode_responses=True),
+        StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=60_000),
+    )
+    published: list[str] = []
+    return Runtime(settings, store, published.extend, lambda account: fake, random.Random(7))
+
+
+def run_to_rest(runtime: Runtime, command_id: str, *, rounds: int = 20) -> CommandRecord:
+    """Deliver the command until it rests in an end state, as the scheduler would."""
+    for _ in range(rounds):
+        state = execute(command_id, runtime)
+        if state not in {"retrying", "not_due"}:
+            break
+        runtime.store.client.zadd("ordercmd:schedule", {command_id: 0})
+        runtime.store.client.hset(f"ordercmd:cmd:{command_id}", "next_ms", 0)
+    record = read_record(runtime.store.client, command_id)
+    assert record is not None
+    return record
+
+
+def admit(runtime: Runtime, key: str = "k", **overrides: object) -> str:
+    return runtime.store.admit(make_envelope(key, **overrides)).command_id
+
+
+def test_success_calls_the_provider_once_with_the_key(runtime, fake):
+    record = run_to_rest(runtime, admit(runtime))
+    assert record.state is CommandState.SUCCEEDED
+    assert [(c.operation, c.idempotency_key) for c in fake.calls] == [("cancel", "k")]
+
+
+def test_a_5xx_then_success_mutates_once(runtime, fake):
+    fake.script(ORDER, ProviderUnavailable(provider="fake", status_code=503))
+    record = run_to_rest(runtime, admit(runtime))
+    assert record.state is CommandState.SUCCEEDED
+    assert [a.outcome for a in record.attempts] == [AttemptOutcome.RETRY, AttemptOutcome.OK]
+    assert len(fake.applied) == 1
+
+
+def test_a_reply_lost_after_applying_is_reconciled_as_already_done(runtime, fake):
+    fake.script(ORDER, (APPLY_THEN_FAIL, ProviderUnavailable(provider="fake", ambiguous=True)))
+    record = run_to_rest(runtime, admit(runtime, kind="refund"))
+    assert record.state is CommandState.ALREADY_DONE
+    assert [c.operation for c in fake.calls] == ["refund", "find"]
+    assert len(fake.applied) == 1
+
+
+def test_5xx_until_the_budget_is_spent_dead_letters_as_exhausted(runtime, fake):
+    fake.script(ORDER, *[ProviderUnavailable(provider="fake", ambiguous=False)] * 5)
+    record = run_to_rest(runtime, admit(runtime))
+    assert (record.state, record.dead_reason) == (CommandState.DEAD, DeadReason.EXHAUSTED)
+    assert len(record.attempts) == 3
+
+
+def test_422_is_retried_then_dead_lettered_with_history(runtime, fake):
+    fake.script(ORDER, *[Unprocessable(provider="fake", status_code=422)] * 5)
+    record = run_to_rest(runtime, admit(runtime))
+    assert (record.state, record.dead_reason) == (CommandState.DEAD, DeadReason.EXHAUSTED)
+    assert [a.http_status for a in record.attempts] == [422, 422]
+    assert all(a.reconciled and "open" in a.reconciled for a in record.attempts[:1])
+
+
+def test_422_on_an_order_already_in_the_target_state_is_already_done(runtime, fake):
+    fake.statuses[ORDER] = "cancelled"
+    fake.script(ORDER, Unprocessable(provider="fake", status_code=422))
+    record = run_to_rest(runtime, admit(runtime))
+    assert record.state is CommandState.ALREADY_DONE
+
+
+def test_a_refusal_on_a_closed_order_dead_letters_at_once(runtime, fake):
+    fake.statuses[ORDER] = "shipped"
+    fake.script(ORDER, NotAllowed(provider="fake", status_code=406))
+    record = run_to_rest(runtime, admit(runtime))
+    assert (record.state, record.dead_reason) == (CommandState.DEAD, DeadReason.REJECTED)
+    assert "shipped" in record.last_message
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (OrderNotFound(provider="fake", status_code=404), DeadReason.NOT_FOUND),
+        (AuthFailed(provider="fake", status_code=401), DeadReason.AUTH),
+    ],
+)
+def test_permanent_errors_dead_letter_at_once(runtime, fake, error, reason):
+    fake.script(ORDER, error)
+    record = run_to_rest(runtime, admit(runtime))
+    assert (record.state, record.dead_reason, len(record.attempts)) == (
+        CommandState.DEAD,
+        reason,
+        1,
+    )
+
+
+def test_429_spends_no_attempt_and_honours_retry_after(runtime, fake):
+    fake.script(ORDER, *[RateLimited(provider="fake", status_code=429, retry_after_s=7.0)] * 4)
+    command_id = admit(runtime)
+    assert execute(command_id, runtime) == "retrying"
+    record = read_record(runtime.store.client, command_id)
+    assert record is not None
+    assert record.attempts[0].retry_in_s == 7.0
+    record = run_to_rest(runtime, command_id)
+    assert record.state is CommandState.SUCCEEDED  # 4 x 429 > max_attempts 3, none spent
+
+
+def test_a_lane_runs_update_before_cancel(runtime, fake):
+    update = admit(runtime, "u", kind="update", changes={"merchant_order_status": "held"})
+    cancel = admit(runtime, "c")
+    assert execute(cancel, runtime) == "not_head"
+    run_to_rest(runtime, update)
+    run_to_rest(runtime, cancel)
+    assert [c.operation for c in fake.applied] == ["update", "cancel"]
+
+
+def test_a_delivery_that_keeps_dying_is_dead_lettered_as_poison(runtime, fake):
+    command_id = admit(runtime)
+    for _ in range(runtime.settings.max_deliveries):
+        runtime.store.claim(command_id)
+        runtime.store.client.hset(f"ordercmd:cmd:{command_id}", "lease_until", 0)
+    record = run_to_rest(runtime, command_id)
+    assert (record.state, record.dead_reason) == (CommandState.DEAD, DeadReason.POISON)
+    assert fake.applied == []
+
+
+def test_a_recovered_delivery_reads_before_sending(runtime, fake):
+    command_id = admit(runtime, kind="refund")
+    runtime.store.claim(command_id)
+    fake.statuses[ORDER] = "refunded"  # the dead delivery's refund landed
+    runtime.store.client.hset(f"ordercmd:cmd:{command_id}", "lease_until", 0)
+    record = run_to_rest(runtime, command_id)
+    assert record.state is CommandState.ALREADY_DONE
+    assert [c.operation for c in fake.calls] == ["find"]

@@ -1,0 +1,122 @@
+"""The command store's scripts on fakeredis: admission, claims, lanes, retries, fencing."""
+
+from __future__ import annotations
+
+import fakeredis
+import pytest
+
+from providers.errors import IdempotencyConflict
+from schemas import CommandState, DeadReason
+from tests.factories import make_envelope
+from worker.records import read_record
+from worker.store import Admitted, Claim, CommandStore, LeaseLost, Spend, StoreLimits
+
+
+@pytest.fixture
+def store() -> CommandStore:
+    client = fakeredis.FakeRedis(decode_responses=True)
+    return CommandStore(client, StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=30_000))
+
+
+def claimed(store: CommandStore, command_id: str) -> Claim:
+    claim = store.claim(command_id)
+    assert isinstance(claim, Claim), claim
+    return claim
+
+
+def test_same_key_same_content_returns_the_existing_command(store):
+    first = store.admit(make_envelope("k"))
+    again = store.admit(make_envelope("k"))
+    assert first.admitted is Admitted.NEW
+    assert first.dispatch
+    assert again == type(again)(first.command_id, Admitted.EXISTING, dispatch=False)
+
+
+def test_same_key_other_content_is_a_conflict(store):
+    first = store.admit(make_envelope("k"))
+    with pytest.raises(IdempotencyConflict) as info:
+        store.admit(make_envelope("k", order_id="BO-000002"))
+    assert info.value.command_id == first.command_id
+    assert "idempotency_key" in str(info.value)
+
+
+def test_a_lane_runs_one_command_at_a_time_in_admission_order(store):
+    update = store.admit(make_envelope("u", kind="refund"))
+    cancel = store.admit(make_envelope("c"))
+    assert (update.dispatch, cancel.dispatch) == (True, False)
+    assert store.claim(cancel.command_id) == "not_head"
+    claim = claimed(store, update.command_id)
+    assert store.finish(claim, CommandState.SUCCEEDED, None) == cancel.command_id
+    record = read_record(store.client, cancel.command_id)
+    assert record is not None
+    assert record.state is CommandState.QUEUED
+
+
+def test_a_dead_head_lets_the_lane_proceed(store):
+    head = store.admit(make_envelope("a"))
+    nxt = store.admit(make_envelope("b", kind="refund"))
+    claim = claimed(store, head.command_id)
+    released = store.finish(
+        claim, CommandState.DEAD, None, reason=DeadReason.REJECTED, message="no"
+    )
+    assert released == nxt.command_id
+    record = read_record(store.client, head.command_id)
+    assert record is not None
+    assert (record.state, record.dead_reason, record.last_message) == (
+        CommandState.DEAD,
+        DeadReason.REJECTED,
+        "no",
+    )
+
+
+def test_a_duplicate_delivery_of_a_running_command_is_a_no_op(store):
+    admission = store.admit(make_envelope())
+    claimed(store, admission.command_id)
+    assert store.claim(admission.command_id) == "busy"
+
+
+def test_a_finished_command_is_never_claimed_again(store):
+    admission = store.admit(make_envelope())
+    store.finish(claimed(store, admission.command_id), CommandState.SUCCEEDED, None)
+    assert store.claim(admission.command_id) == "finished"
+
+
+def test_a_retry_is_not_claimed_before_it_is_due(store):
+    admission = store.admit(make_envelope())
+    claim = claimed(store, admission.command_id)
+    store.retry(claim, None, delay_s=60, spend=Spend.ATTEMPT, reconcile_first=True)
+    assert store.claim(admission.command_id) == "not_due"
+    record = read_record(store.client, admission.command_id)
+    assert record is not None
+    assert record.state is CommandState.RETRYING
+
+
+def test_a_due_retry_is_claimed_with_its_counters(store):
+    admission = store.admit(make_envelope())
+    claim = claimed(store, admission.command_id)
+    store.retry(claim, None, delay_s=0, spend=Spend.ATTEMPT, reconcile_first=True)
+    assert admission.command_id in store.due_messages()
+    again = claimed(store, admission.command_id)
+    assert (again.attempts, again.unprocessable, again.reconcile_first) == (1, 0, True)
+
+
+def test_an_expired_lease_is_taken_over_and_the_old_claim_is_fenced():
+    client = fakeredis.FakeRedis(decode_responses=True)
+    store = CommandStore(client, StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=0))
+    admission = store.admit(make_envelope())
+    old = claimed(store, admission.command_id)
+    new = claimed(store, admission.command_id)
+    assert new.reconcile_first
+    assert new.deliveries == 2
+    with pytest.raises(LeaseLost):
+        store.finish(old, CommandState.SUCCEEDED, None)
+    store.finish(new, CommandState.SUCCEEDED, None)
+
+
+def test_pipelined_admission_keeps_order(store):
+    envelopes = [make_envelope(f"k{i}", order_id=f"O-{i % 3}") for i in range(9)]
+    admissions = store.admit_many(envelopes)
+    assert [a.dispatch for a in admissions] == [True] * 3 + [False] * 6
+    assert store.lane_ids(envelopes[0].command.lane) == [
+        admissions[i].command_id for i in (0, 3, 6)
+    ]

@@ -1,0 +1,137 @@
+"""The Celery app (``celery -A worker.app worker``): JSON only, late acks, prefetch 1, events on.
+
+Results are ignored: the command store is the record. Long retry delays live in the store's
+sorted set, sent by the scheduler step that runs in every worker's main process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from celery import Celery, bootsteps, signals
+
+from worker.connections import broker_url, store_url
+from worker.logs import configure_logging
+from worker.redis_client import redis_client
+from worker.runtime import Publish, Runtime, account_providers
+from worker.scheduler import Scheduler
+from worker.settings import Settings, get_settings
+from worker.store import CommandStore, StoreLimits
+
+EXECUTE_TASK = "ordercmd.execute_command"
+QUEUE = "ordercmd"
+
+app = Celery("ordercmd", include=["tasks.commands"])
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Celery settings that DESIGN.md says matter, from ordercmd's settings."""
+    transport = {
+        "visibility_timeout": settings.visibility_timeout_s,
+        "socket_timeout": 30,
+        "socket_connect_timeout": 10,
+        "socket_keepalive": True,
+        "health_check_interval": 30,
+    }
+    return {
+        "broker_url": broker_url(settings),
+        "broker_transport_options": transport,
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "result_backend": None,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "task_default_queue": QUEUE,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_soft_shutdown_timeout": 10.0,
+        "worker_hijack_root_logger": False,
+    }
+
+
+app.add_defaults(lambda: celery_config(get_settings()))
+
+
+def publisher(celery_app: Celery) -> Publish:
+    """A function sending one execute message per command id; the command id is the task id."""
+
+    def publish(command_ids: Sequence[str]) -> None:
+        if not command_ids:
+            return
+        with celery_app.producer_or_acquire() as producer:
+            for command_id in command_ids:
+                celery_app.send_task(
+                    EXECUTE_TASK,
+                    args=[command_id],
+                    task_id=command_id,
+                    queue=QUEUE,
+                    producer=producer,
+                    serializer="json",
+                )
+
+    return publish
+
+
+publish = publisher(app)
+
+
+def build_store(settings: Settings) -> CommandStore:
+    """The command store on the configured Redis."""
+    limits = StoreLimits(
+        retention_s=settings.key_retention_s,
+        guard_ms=round(settings.dispatch_guard_s * 1000),
+        lease_ms=round(settings.lease_s * 1000),
+    )
+    return CommandStore(redis_client(store_url(settings)), limits)
+
+
+_runtimes: dict[int, Runtime] = {}
+
+
+def get_runtime() -> Runtime:
+    """This process's runtime, built on first use (after a fork, built anew)."""
+    pid = os.getpid()
+    if pid not in _runtimes:
+        settings = get_settings()
+        _runtimes.clear()
+        _runtimes[pid] = Runtime(
+            settings=settings,
+            store=build_store(settings),
+            publish=publish,
+            provider_factory=account_providers(settings),
+        )
+    return _runtimes[pid]
+
+
+class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
+    """Runs the scheduler in the worker's main process while the worker runs."""
+
+    def __init__(self, parent: Any, **options: Any) -> None:
+        super().__init__(parent, **options)
+        self.scheduler: Scheduler | None = None
+
+    def start(self, parent: Any) -> None:
+        """Start the scheduler thread."""
+        settings = get_settings()
+        self.scheduler = Scheduler(build_store(settings), publish, tick_s=settings.scheduler_tick_s)
+        self.scheduler.start()
+
+    def stop(self, parent: Any) -> None:
+        """Stop the scheduler thread."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
+
+
+app.steps["worker"].add(SchedulerStep)
+
+
+@signals.worker_init.connect  # type: ignore[untyped-decorator]
+def _configure_worker_logging(**_: Any) -> None:
+    configure_logging()

@@ -1,0 +1,228 @@
+"""Runs one delivery of a command: claim, read when in doubt, call the provider, record.
+
+The happy path makes one provider call. A read of the order comes first only when an
+earlier delivery may have reached the provider (a timeout, a dropped reply, a dead worker),
+and after a 422/409/423/405/406, to tell "already done" and "never possible" from "try again".
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import datetime
+
+import structlog
+
+from providers import OrderProvider
+from providers.errors import (
+    ConfigError,
+    NotAllowed,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    Unprocessable,
+)
+from schemas import (
+    AnyCommand,
+    Attempt,
+    AttemptOutcome,
+    CancelOrder,
+    CommandState,
+    DeadReason,
+    ProviderReceipt,
+    RefundOrder,
+    UpdateOrder,
+    Verdict,
+)
+from worker import decisions
+from worker.backoff import retry_delay_s
+from worker.clock import from_ms, utcnow
+from worker.decisions import Decision
+from worker.runtime import Runtime
+from worker.store import Claim, LeaseLost, Spend
+
+log = structlog.get_logger("ordercmd.worker")
+
+LEASE_MARGIN_CALLS = 3  # a delivery must have time left for this many provider calls
+
+
+def execute(command_id: str, runtime: Runtime) -> str:
+    """Execute one delivery of ``command_id`` and record its outcome.
+
+    Returns:
+        The state the command is left in, or why the delivery had nothing to do.
+    """
+    claim = runtime.store.claim(command_id)
+    if not isinstance(claim, Claim):
+        log.info("delivery skipped", command_id=command_id, why=claim)
+        return claim
+    started_at, started = utcnow(), time.monotonic()
+    decision = decide(claim, runtime, started)
+    attempt = decisions.to_attempt(
+        decision,
+        number=claim.recorded_attempts + 1,
+        started_at=started_at,
+        duration_ms=round((time.monotonic() - started) * 1000),
+    )
+    try:
+        _record(claim, decision, attempt if decision.record_attempt else None, runtime)
+    except LeaseLost as exc:
+        log.warning("outcome not recorded", command_id=command_id, why=str(exc))
+        return "lease_lost"
+    command = claim.envelope.command
+    log.info(
+        "command attempt",
+        command_id=command_id,
+        provider=command.provider,
+        kind=command.kind,
+        order_id=command.order_id,
+        attempt=attempt.number,
+        outcome=decision.state,
+        reason=decision.reason,
+        http_status=decision.http_status,
+        delay_s=round(decision.delay_s, 3) if decision.delay_s else None,
+    )
+    return str(decision.state)
+
+
+def _record(claim: Claim, decision: Decision, attempt: Attempt | None, runtime: Runtime) -> None:
+    store = runtime.store
+    if decision.state is CommandState.RETRYING:
+        store.retry(
+            claim,
+            attempt,
+            delay_s=decision.delay_s,
+            spend=decision.spend,
+            reconcile_first=decision.reconcile_first,
+            message=decision.message,
+        )
+        return
+    next_id = store.finish(
+        claim, decision.state, attempt, reason=decision.reason, message=decision.message
+    )
+    if next_id:
+        runtime.publish([next_id])
+
+
+def decide(claim: Claim, runtime: Runtime, started: float) -> Decision:
+    """Make the attempt and turn what happened into a decision; never raises."""
+    if claim.deliveries > runtime.settings.max_deliveries:
+        return decisions.dead(
+            DeadReason.POISON,
+            f"{claim.deliveries - 1} deliveries died before finishing; not trying again",
+        )
+    try:
+        return _attempt(claim, runtime, started)
+    except RateLimited as exc:
+        return _rate_limited(exc, claim, runtime)
+    except TransientError as exc:
+        return _transient(exc, claim, runtime)
+    except PermanentError as exc:
+        return _dead(exc)
+    except ConfigError as exc:
+        return decisions.dead(DeadReason.INVALID, str(exc), error=_name(exc))
+    except Exception as exc:  # a bug must not kill the worker nor lose the command
+        log.exception("unexpected error", command_id=claim.command_id)
+        unexpected = TransientError(f"internal error: {_name(exc)}", provider="ordercmd")
+        unexpected.ambiguous = True
+        return _transient(unexpected, claim, runtime)
+
+
+def _attempt(claim: Claim, runtime: Runtime, started: float) -> Decision:
+    command = claim.envelope.command
+    provider = runtime.provider_for(command.account)
+    since = from_ms(claim.first_claim_ms)
+    if claim.reconcile_first:
+        found, _ = _reconcile(provider, command, since, impossible=DeadReason.AMBIGUOUS)
+        if found is not None:
+            return found
+    if not _lease_allows_call(claim, runtime, started):
+        return decisions.lease_too_short(reconcile_first=claim.reconcile_first)
+    try:
+        receipt = _send(provider, command, claim.envelope.idempotency_key)
+    except (Unprocessable, NotAllowed) as exc:
+        found, note = _reconcile(provider, command, since, impossible=DeadReason.REJECTED)
+        if found is None:
+            found = (
+                _transient(exc, claim, runtime) if isinstance(exc, Unprocessable) else _dead(exc)
+            )
+        return replace(found, http_status=exc.status_code, error=_name(exc), reconciled=note)
+    return decisions.succeeded(receipt.message or receipt.operation, receipt.http_status)
+
+
+def _send(provider: OrderProvider, command: AnyCommand, key: str) -> ProviderReceipt:
+    match command:
+        case CancelOrder():
+            return provider.cancel(command, idempotency_key=key)
+        case UpdateOrder():
+            return provider.update(command, idempotency_key=key)
+        case RefundOrder():
+            return provider.refund(command, idempotency_key=key)
+
+
+def _reconcile(
+    provider: OrderProvider, command: AnyCommand, since: datetime, *, impossible: DeadReason
+) -> tuple[Decision | None, str]:
+    """Read the order: a decision when that settles the command (else ``None``), and a note."""
+    order = provider.find(command.order_id)
+    found = provider.reconcile(command, order, since=since)
+    note = f"order {order.status}: {found.message}"
+    if found.verdict is Verdict.DONE:
+        return decisions.already_done(note), note
+    if found.verdict is Verdict.IMPOSSIBLE:
+        return decisions.dead(found.reason or impossible, found.message, reconciled=note), note
+    return None, note
+
+
+def _lease_allows_call(claim: Claim, runtime: Runtime, started: float) -> bool:
+    account = runtime.settings.account(claim.envelope.command.account)
+    left_s = runtime.settings.lease_s - (time.monotonic() - started)
+    return left_s > LEASE_MARGIN_CALLS * account.timeout_s
+
+
+def _rate_limited(exc: RateLimited, claim: Claim, runtime: Runtime) -> Decision:
+    policy = runtime.settings.retry_policy(claim.envelope.command.provider)
+    delay = exc.retry_after_s
+    if delay is None:
+        delay = retry_delay_s(1, base_s=policy.base_s, cap_s=policy.cap_s, rng=runtime.rng)
+    return decisions.retry(
+        str(exc),
+        delay_s=delay,
+        spend=Spend.NOTHING,
+        reconcile_first=claim.reconcile_first,
+        http_status=exc.status_code,
+        error=_name(exc),
+        outcome=AttemptOutcome.RATE_LIMITED,
+    )
+
+
+def _transient(exc: TransientError, claim: Claim, runtime: Runtime) -> Decision:
+    policy = runtime.settings.retry_policy(claim.envelope.command.provider)
+    if isinstance(exc, Unprocessable):
+        spend, used, budget = Spend.UNPROCESSABLE, claim.unprocessable + 1, policy.max_unprocessable
+    else:
+        spend, used, budget = Spend.ATTEMPT, claim.attempts + 1, policy.max_attempts
+    if used >= budget:
+        return decisions.dead(
+            DeadReason.EXHAUSTED,
+            f"gave up after {used} attempts: {exc}",
+            http_status=exc.status_code,
+            error=_name(exc),
+        )
+    delay = retry_delay_s(used, base_s=policy.base_s, cap_s=policy.cap_s, rng=runtime.rng)
+    return decisions.retry(
+        str(exc),
+        delay_s=delay,
+        spend=spend,
+        reconcile_first=claim.reconcile_first or exc.ambiguous,
+        http_status=exc.status_code,
+        error=_name(exc),
+    )
+
+
+def _dead(exc: PermanentError) -> Decision:
+    return decisions.dead(exc.reason, str(exc), http_status=exc.status_code, error=_name(exc))
+
+
+def _name(exc: BaseException) -> str:
+    return type(exc).__name__

@@ -1,0 +1,24 @@
+-- End a claimed command (succeeded, already_done or dead) and release its order lane.
+-- KEYS: 1 command, 2 attempts, 3 running, 4 lane, 5 dispatch, 6 dead letters,
+--       7 dead letters by reason, 8 dead letters by provider
+-- ARGV: 1 id, 2 token, 3 state, 4 attempt json or '', 5 dead reason or '', 6 message,
+--       7 retention s, 8 guard ms, 9 command key prefix
+local f = redis.call('HMGET', KEYS[1], 'state', 'token')
+if f[1] ~= 'running' or f[2] ~= ARGV[2] then return {'fenced', f[1] or ''} end
+local now = now_ms()
+redis.call('HSET', KEYS[1], 'state', ARGV[3], 'updated_ms', now, 'deliveries', 0,
+  'last_message', ARGV[6], 'finished_ms', now)
+redis.call('HDEL', KEYS[1], 'token', 'lease_until', 'next_ms')
+if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[4]) end
+redis.call('ZREM', KEYS[3], ARGV[1])
+if ARGV[3] == 'dead' then
+  redis.call('HSET', KEYS[1], 'dead_reason', ARGV[5])
+  redis.call('ZADD', KEYS[6], now, ARGV[1])
+  redis.call('ZADD', KEYS[7], now, ARGV[1])
+  redis.call('ZADD', KEYS[8], now, ARGV[1])
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[7])
+  redis.call('EXPIRE', KEYS[2], ARGV[7])
+end
+local nxt = release_lane(KEYS[4], ARGV[1], ARGV[9], KEYS[5], now, tonumber(ARGV[8]))
+return {'ok', nxt}

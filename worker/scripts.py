@@ -1,0 +1,29 @@
+"""Loads the store's Lua scripts (``worker/lua``), each prefixed with the shared prelude."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import redis
+
+
+@cache
+def source(name: str) -> str:
+    """The full text of script ``name``: the prelude, then the script."""
+    folder = resources.files("worker") / "lua"
+    prelude = (folder / "prelude.lua").read_text()
+    return prelude + "\n" + (folder / f"{name}.lua").read_text()
+
+
+class Scripts:
+    """The store's scripts registered on one Redis client (EVALSHA, reloaded on NOSCRIPT)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.admit = client.register_script(source("admit"))
+        self.claim = client.register_script(source("claim"))
+        self.finish = client.register_script(source("finish"))
+        self.retry = client.register_script(source("retry"))
+        self.promote = client.register_script(source("promote"))
+        self.replay = client.register_script(source("replay"))
+        self.discard = client.register_script(source("discard"))
