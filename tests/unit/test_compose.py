@@ -115,7 +115,6 @@ def test_app_services_wait_for_a_healthy_redis_and_use_it(name):
     assert environment(service)["ORDERCMD_REDIS_URL"] == "redis://redis:6379/0"
 
 
-
 @pytest.mark.parametrize("name", sorted(SERVICES))
 def test_no_secret_is_written_inline(name):
     for variable, value in environment(SERVICES[name]).items():
