@@ -9,6 +9,7 @@ from functools import wraps
 from typing import ParamSpec, TypeVar
 
 import click
+import redis
 
 from providers.errors import OrderCmdError
 from worker.app import build_store
@@ -29,6 +30,8 @@ def readable_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except OrderCmdError as exc:
             raise click.ClickException(str(exc)) from None
+        except redis.RedisError as exc:
+            raise click.ClickException(f"Redis: {type(exc).__name__}: {exc}") from None
 
     return wrapper
 

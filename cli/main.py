@@ -6,6 +6,7 @@ import click
 
 from cli.dlq import dlq
 from cli.sandbox import sandbox_command
+from cli.serve import serve
 from cli.status import status
 from cli.submit import submit
 from cli.worker import worker
@@ -21,4 +22,5 @@ cli.add_command(worker)
 cli.add_command(submit)
 cli.add_command(status)
 cli.add_command(dlq)
+cli.add_command(serve)
 cli.add_command(sandbox_command, name="sandbox")

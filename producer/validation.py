@@ -82,7 +82,7 @@ def to_envelope(
     try:
         return CommandEnvelope(
             command=command,
-            idempotency_key=idempotency_key or derived_key(command),
+            idempotency_key=derived_key(command) if idempotency_key is None else idempotency_key,
             submitted_at=submitted_at,
             source=source,
             batch_id=batch_id,

@@ -13,6 +13,7 @@ from typing import Any
 from celery import Celery, bootsteps, signals
 
 from worker.connections import broker_url, store_url
+from worker.deadletters import DeadLetters
 from worker.logs import configure_logging
 from worker.redis_client import redis_client
 from worker.runtime import Publish, Runtime, account_providers
@@ -120,7 +121,17 @@ class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
     def start(self, parent: Any) -> None:
         """Start the scheduler thread."""
         settings = get_settings()
-        self.scheduler = Scheduler(build_store(settings), publish, tick_s=settings.scheduler_tick_s)
+        store = build_store(settings)
+        dead_letters = DeadLetters(store)
+        self.scheduler = Scheduler(
+            store,
+            publish,
+            tick_s=settings.scheduler_tick_s,
+            maintain=lambda: dead_letters.trim(
+                max_age_s=settings.dead_letter_max_age_s,
+                max_count=settings.dead_letter_max_count,
+            ),
+        )
         self.scheduler.start()
 
     def stop(self, parent: Any) -> None:

@@ -95,6 +95,28 @@ class DeadLetters:
         if reply[0] != "ok":
             raise NotADeadLetter(f"command {command_id} is {reply[1]}, not dead")
 
+    def trim(self, *, max_age_s: int, max_count: int, batch: int = 1000) -> int:
+        """Drop dead letters older than ``max_age_s`` or beyond the newest ``max_count``.
+
+        Also forgets admission-index entries older than the key retention. Each call removes
+        at most ``batch`` dead letters, so a large backlog is trimmed over several calls.
+
+        Returns:
+            How many dead letters were dropped.
+        """
+        dropped, _ = self.store.scripts.trim(
+            keys=[keys.dead_letters(), keys.recent(), keys.audit()],
+            args=[
+                max_age_s * 1000,
+                max_count,
+                self.store.limits.retention_s * 1000,
+                keys.command(""),
+                keys.dead_letters() + ":",
+                batch,
+            ],
+        )
+        return int(dropped)
+
     def _dead(self, command_id: str) -> CommandRecord:
         record = read_record(self.client, command_id)
         if record is None:

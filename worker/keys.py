@@ -68,3 +68,13 @@ def recent() -> str:
 def audit() -> str:
     """Stream: every operator action (who, what, which command, why)."""
     return f"{PREFIX}:audit"
+
+
+def stats() -> str:
+    """Hash: all-time outcome counters and histogram buckets, ``kind|label|label...`` fields."""
+    return f"{PREFIX}:stats"
+
+
+def stats_hour(epoch_hour: int | str) -> str:
+    """Hash: outcome counters of one hour (hours since the epoch); expires after 26 hours."""
+    return f"{PREFIX}:stats:h:{epoch_hour}"

@@ -17,10 +17,12 @@ REDACTED = "[redacted]"
 def redact_secrets(
     logger: Any, method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """Blank every field whose name says it holds a credential."""
-    for name in event:
-        if SECRET_NAMES.search(name):
+    """Blank every field whose name says it holds a credential, at any depth."""
+    for name, value in event.items():
+        if SECRET_NAMES.search(str(name)):
             event[name] = REDACTED
+        elif isinstance(value, MutableMapping):
+            redact_secrets(logger, method, value)
     return event
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 
 import redis
 import structlog
@@ -12,6 +14,9 @@ from worker.store import CommandStore
 
 log = structlog.get_logger("ordercmd.scheduler")
 
+BATCH = 500  # command ids handed out per script call
+MAINTAIN_EVERY_S = 60.0  # dead-letter bounds and index trimming need not run often
+
 
 class Scheduler:
     """A loop, one per worker process group; several of them at once are harmless.
@@ -20,10 +25,21 @@ class Scheduler:
     schedulers never both send it; a message that is sent twice anyway is a no-op at the claim.
     """
 
-    def __init__(self, store: CommandStore, publish: Publish, *, tick_s: float) -> None:
+    def __init__(
+        self,
+        store: CommandStore,
+        publish: Publish,
+        *,
+        tick_s: float,
+        maintain: Callable[[], object] | None = None,
+        maintain_every_s: float = MAINTAIN_EVERY_S,
+    ) -> None:
         self.store = store
         self.publish = publish
         self.tick_s = tick_s
+        self.maintain = maintain
+        self.maintain_every_s = maintain_every_s
+        self._maintained_at = float("-inf")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -33,19 +49,28 @@ class Scheduler:
         Returns:
             How many messages were sent.
         """
-        sent = 0
-        while ids := self.store.due_messages():
+        sent: set[str] = set()
+        while True:  # more batches only while full ones of new ids keep coming
+            ids = [i for i in self.store.due_messages(limit=BATCH) if i not in sent]
             self.publish(ids)
-            sent += len(ids)
-        return sent
+            sent.update(ids)
+            if len(ids) < BATCH:
+                break
+        if self.maintain and time.monotonic() - self._maintained_at >= self.maintain_every_s:
+            self._maintained_at = time.monotonic()
+            self.maintain()
+        return len(sent)
 
     def run(self) -> None:
-        """Tick until ``stop``; a Redis outage is logged and waited out, never fatal."""
+        """Tick until ``stop``; a Redis outage or a failed tick is logged, never fatal."""
         while not self._stop.wait(self.tick_s):
             try:
                 sent = self.run_once()
             except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
                 log.warning("scheduler tick failed", error=type(exc).__name__)
+                continue
+            except Exception:  # the loop must outlive any one bad tick
+                log.exception("scheduler tick failed")
                 continue
             if sent:
                 log.debug("scheduler sent messages", count=sent)

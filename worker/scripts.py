@@ -27,3 +27,4 @@ class Scripts:
         self.promote = client.register_script(source("promote"))
         self.replay = client.register_script(source("replay"))
         self.discard = client.register_script(source("discard"))
+        self.trim = client.register_script(source("trim"))

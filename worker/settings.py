@@ -13,6 +13,7 @@ or the same under ``[accounts.acme]`` in the TOML file named by ``ORDERCMD_CONFI
 from __future__ import annotations
 
 import os
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from pydantic_settings import (
 
 from providers.accounts import Account, BackdAccount, FastpodAccount, ShoplazzaAccount
 from providers.errors import ConfigError
+from worker.settings_web import WebSettings
 
 
 class RetryPolicy(BaseModel):
@@ -58,6 +60,7 @@ class Settings(BaseSettings):
     dispatch_guard_s: float = Field(default=300.0, gt=0)  # re-send a message not claimed by then
     scheduler_tick_s: float = Field(default=0.5, gt=0)
     visibility_timeout_s: int = Field(default=3600, gt=0)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -105,7 +108,9 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise ConfigError(describe_settings_error(exc)) from None
-    except ValueError as exc:  # a TOML syntax error, or an env value that is not JSON
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"ORDERCMD_CONFIG: {config} is not valid TOML: {exc}") from None
+    except ValueError as exc:  # an env value that is not valid JSON
         raise ConfigError(f"settings: {exc}") from None
 
 

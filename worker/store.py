@@ -189,6 +189,7 @@ class CommandStore:
                 keys.dead_letters(),
                 keys.dead_letters_by("reason", str(reason or "")),
                 keys.dead_letters_by("provider", envelope.command.provider),
+                keys.stats(),
             ],
             args=[
                 claim.command_id,
@@ -200,6 +201,9 @@ class CommandStore:
                 self.limits.retention_s,
                 self.limits.guard_ms,
                 keys.command(""),
+                envelope.command.provider,
+                envelope.command.kind,
+                keys.stats_hour(""),
             ],
         )
         if reply[0] == "fenced":
@@ -227,6 +231,7 @@ class CommandStore:
                 keys.attempts(claim.command_id),
                 keys.running(),
                 keys.schedule(),
+                keys.stats(),
             ],
             args=[
                 claim.command_id,
@@ -236,6 +241,8 @@ class CommandStore:
                 spend,
                 int(reconcile_first),
                 message[:500],
+                claim.envelope.command.provider,
+                claim.envelope.command.kind,
             ],
         )
         if reply[0] == "fenced":

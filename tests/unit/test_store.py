@@ -8,6 +8,7 @@ import pytest
 from providers.errors import IdempotencyConflict
 from schemas import CommandState, DeadReason
 from tests.factories import make_envelope
+from worker.deadletters import DeadLetterFilter, DeadLetters
 from worker.records import read_record
 from worker.store import Admitted, Claim, CommandStore, LeaseLost, Spend, StoreLimits
 
@@ -120,3 +121,33 @@ def test_pipelined_admission_keeps_order(store):
     assert store.lane_ids(envelopes[0].command.lane) == [
         admissions[i].command_id for i in (0, 3, 6)
     ]
+
+
+def dead_letter(store: CommandStore, key: str, **overrides: object) -> str:
+    admission = store.admit(make_envelope(key, **overrides))
+    store.finish(
+        claimed(store, admission.command_id),
+        CommandState.DEAD,
+        None,
+        reason=DeadReason.NOT_FOUND,
+        message="gone",
+    )
+    return admission.command_id
+
+
+def test_dead_letters_beyond_the_count_bound_are_dropped_oldest_first(store):
+    ids = [dead_letter(store, f"k{i}", order_id=f"O-{i}") for i in range(5)]
+    now_ms = int(store.client.time()[0]) * 1000
+    store.client.zadd("ordercmd:dlq", {cid: now_ms - 5 + i for i, cid in enumerate(ids)})
+    letters = DeadLetters(store)
+    assert letters.trim(max_age_s=3600, max_count=2) == 3
+    assert [r.id for r in letters.page()] == [ids[4], ids[3]]
+    assert letters.count(DeadLetterFilter(reason="not_found")) == 2
+    assert letters.count(DeadLetterFilter(provider="backd")) == 2
+    assert not store.client.exists(f"ordercmd:cmd:{ids[0]}")
+
+
+def test_dead_letters_past_the_age_bound_are_dropped(store):
+    dead_letter(store, "k")
+    assert DeadLetters(store).trim(max_age_s=0, max_count=100) == 1
+    assert DeadLetters(store).count() == 0

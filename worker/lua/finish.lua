@@ -1,11 +1,13 @@
 -- End a claimed command (succeeded, already_done or dead) and release its order lane.
 -- KEYS: 1 command, 2 attempts, 3 running, 4 lane, 5 dispatch, 6 dead letters,
---       7 dead letters by reason, 8 dead letters by provider
+--       7 dead letters by reason, 8 dead letters by provider, 9 stats
 -- ARGV: 1 id, 2 token, 3 state, 4 attempt json or '', 5 dead reason or '', 6 message,
---       7 retention s, 8 guard ms, 9 command key prefix
+--       7 retention s, 8 guard ms, 9 command key prefix, 10 provider, 11 kind,
+--       12 hourly stats key prefix
 local f = redis.call('HMGET', KEYS[1], 'state', 'token')
 if f[1] ~= 'running' or f[2] ~= ARGV[2] then return {'fenced', f[1] or ''} end
 local now = now_ms()
+local created = tonumber(redis.call('HGET', KEYS[1], 'created_ms'))
 redis.call('HSET', KEYS[1], 'state', ARGV[3], 'updated_ms', now, 'deliveries', 0,
   'last_message', ARGV[6], 'finished_ms', now)
 redis.call('HDEL', KEYS[1], 'token', 'lease_until', 'next_ms')
@@ -20,5 +22,12 @@ else
   redis.call('EXPIRE', KEYS[1], ARGV[7])
   redis.call('EXPIRE', KEYS[2], ARGV[7])
 end
+local provider, latency = ARGV[10], now - created
+local attempts = math.min(redis.call('LLEN', KEYS[2]), 10)
+local fields = {'done|' .. provider .. '|' .. ARGV[11] .. '|' .. ARGV[3],
+  'attempts|' .. provider .. '|' .. attempts, 'latency_ms|' .. provider .. '|' .. bucket(latency)}
+if ARGV[3] == 'dead' then table.insert(fields, 'dead|' .. provider .. '|' .. ARGV[5]) end
+count_outcome(KEYS[9], ARGV[12], now, fields)
+redis.call('HINCRBY', KEYS[9], 'latency_ms_sum|' .. provider, latency)
 local nxt = release_lane(KEYS[4], ARGV[1], ARGV[9], KEYS[5], now, tonumber(ARGV[8]))
 return {'ok', nxt}

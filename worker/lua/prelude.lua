@@ -22,3 +22,21 @@ end
 local function is_terminal(state)
   return state == 'succeeded' or state == 'already_done' or state == 'dead' or state == 'discarded'
 end
+
+local LATENCY_BUCKETS = {100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 900000,
+  3600000}
+
+local function bucket(ms)
+  for _, le in ipairs(LATENCY_BUCKETS) do
+    if ms <= le then return tostring(le) end
+  end
+  return '+Inf'
+end
+
+-- Count an outcome in the all-time stats hash and in the hash of the current hour.
+local function count_outcome(stats_key, hour_prefix, now, fields)
+  local hour_key = hour_prefix .. math.floor(now / 3600000)
+  for _, field in ipairs(fields) do redis.call('HINCRBY', stats_key, field, 1) end
+  redis.call('HINCRBY', hour_key, fields[1], 1)
+  redis.call('EXPIRE', hour_key, 93600)
+end

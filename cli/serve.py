@@ -1,0 +1,22 @@
+"""``ordercmd serve``: the web app (intake, operator API, dashboard) under uvicorn."""
+
+from __future__ import annotations
+
+import click
+import uvicorn
+
+from cli.context import readable_errors, settings_with_redis
+from web import create_app
+from worker.app import build_store, publish
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@readable_errors
+def serve(host: str, port: int) -> None:
+    """Serve the HTTP intake, the operator API and the dashboard."""
+    settings = settings_with_redis()
+    app = create_app(settings, build_store(settings), publish)
+    click.echo(f"ordercmd web on http://{host}:{port}/", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

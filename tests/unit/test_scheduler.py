@@ -1,0 +1,87 @@
+"""The scheduler hands out due retries, unclaimed dispatches and dead leases exactly when due."""
+
+from __future__ import annotations
+
+import fakeredis
+import pytest
+
+from schemas import CommandState
+from tests.factories import make_envelope
+from worker.scheduler import Scheduler
+from worker.store import Claim, CommandStore, Spend, StoreLimits
+
+
+def make_store(*, guard_ms: int = 60_000, lease_ms: int = 60_000) -> CommandStore:
+    client = fakeredis.FakeRedis(decode_responses=True)
+    return CommandStore(client, StoreLimits(retention_s=3600, guard_ms=guard_ms, lease_ms=lease_ms))
+
+
+@pytest.fixture
+def sent() -> list[str]:
+    return []
+
+
+def test_nothing_is_sent_while_nothing_is_due(sent):
+    store = make_store()
+    admission = store.admit(make_envelope())
+    assert admission.dispatch
+    assert Scheduler(store, sent.extend, tick_s=1).run_once() == 0
+    assert sent == []
+
+
+def test_an_unclaimed_dispatch_is_resent_after_the_guard_once(sent):
+    store = make_store(guard_ms=0)
+    admission = store.admit(make_envelope())
+    scheduler = Scheduler(store, sent.extend, tick_s=1)
+    scheduler.run_once()
+    assert sent == [admission.command_id]
+
+
+def test_a_due_retry_is_sent_and_pushed_back_by_the_guard(sent):
+    store = make_store()
+    admission = store.admit(make_envelope())
+    claim = store.claim(admission.command_id)
+    assert isinstance(claim, Claim)
+    store.retry(claim, None, delay_s=0, spend=Spend.ATTEMPT, reconcile_first=False)
+    scheduler = Scheduler(store, sent.extend, tick_s=1)
+    assert scheduler.run_once() == 1
+    assert scheduler.run_once() == 0, "handed out once per guard period"
+    assert sent == [admission.command_id]
+
+
+def test_an_expired_lease_is_sent_again(sent):
+    store = make_store(lease_ms=0)
+    admission = store.admit(make_envelope())
+    assert isinstance(store.claim(admission.command_id), Claim)
+    Scheduler(store, sent.extend, tick_s=1).run_once()
+    assert sent == [admission.command_id]
+
+
+def test_maintenance_runs_at_most_once_per_period(sent):
+    store = make_store()
+    runs: list[int] = []
+    scheduler = Scheduler(
+        store, sent.extend, tick_s=1, maintain=lambda: runs.append(1), maintain_every_s=3600
+    )
+    scheduler.run_once()
+    scheduler.run_once()
+    assert runs == [1]
+
+
+def test_a_failing_tick_does_not_stop_the_loop(sent):
+    store = make_store()
+    calls: list[int] = []
+
+    def maintain() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        scheduler.stop(timeout_s=0)
+
+    scheduler = Scheduler(store, sent.extend, tick_s=0.001, maintain=maintain, maintain_every_s=0)
+    scheduler.run()
+    assert len(calls) == 2
+    assert (
+        store.client.hget(f"ordercmd:cmd:{store.admit(make_envelope()).command_id}", "state")
+        == CommandState.QUEUED
+    )

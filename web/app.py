@@ -1,0 +1,22 @@
+"""Builds the one FastAPI app: intake routes, operator API, dashboard pages, health."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from producer import Producer
+from web import dashboard, health, intake
+from web.state import AppState
+from worker.runtime import Publish
+from worker.settings import Settings
+from worker.store import CommandStore
+
+
+def create_app(settings: Settings, store: CommandStore, publish: Publish) -> FastAPI:
+    """The app over one store and broker; ``app.state.ordercmd`` holds what routes need."""
+    app = FastAPI(title="ordercmd", version="0.1.0")
+    app.state.ordercmd = AppState(settings, store, publish, Producer(settings, store, publish))
+    app.include_router(health.router)
+    app.include_router(intake.router)
+    app.include_router(dashboard.router)
+    return app
