@@ -36,5 +36,8 @@ check: lint typecheck test
 worker: $(STAMP)
 	$(BIN)/ordercmd worker
 
+demo: $(STAMP)
+	$(BIN)/ordercmd demo
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from cli.demo import demo
 from cli.dlq import dlq
 from cli.sandbox import sandbox_command
 from cli.serve import serve
@@ -24,3 +25,4 @@ cli.add_command(status)
 cli.add_command(dlq)
 cli.add_command(serve)
 cli.add_command(sandbox_command, name="sandbox")
+cli.add_command(demo)

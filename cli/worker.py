@@ -6,7 +6,7 @@ import click
 import structlog
 
 from cli.context import readable_errors, settings_with_redis
-from worker.app import QUEUE, app, build_store
+from worker.app import QUEUES, app, build_store
 from worker.redis_client import check_redis_config
 
 log = structlog.get_logger("ordercmd.cli")
@@ -32,7 +32,7 @@ def worker(concurrency: int | None, pool: str, loglevel: str, hostname: str | No
     for warning in check_redis_config(store.client):
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     store.client.close()
-    argv = ["worker", f"--pool={pool}", f"--loglevel={loglevel}", f"--queues={QUEUE}"]
+    argv = ["worker", f"--pool={pool}", f"--loglevel={loglevel}", f"--queues={','.join(QUEUES)}"]
     argv += [f"--concurrency={concurrency}"] if concurrency else []
     argv += [f"--hostname={hostname}"] if hostname else ["--hostname=ordercmd@%h"]
     app.worker_main(argv=argv)

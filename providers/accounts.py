@@ -12,6 +12,8 @@ class _Account(BaseModel):
 
     base_url: HttpUrl
     timeout_s: float = Field(default=15.0, gt=0, le=120)
+    rate_per_s: float | None = Field(default=None, gt=0)  # None: the provider's default
+    burst: int | None = Field(default=None, ge=1)
 
 
 class BackdAccount(_Account):

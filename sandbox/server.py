@@ -95,7 +95,7 @@ class SandboxServer:
             RuntimeError: uvicorn did not start within ``START_TIMEOUT_S``.
         """
         self.state.stopping = False
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._requested_port))
         self.port = sock.getsockname()[1]

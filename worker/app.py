@@ -11,10 +11,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from celery import Celery, bootsteps, signals
+from kombu import Queue  # type: ignore[attr-defined]
 
 from worker.connections import broker_url, store_url
 from worker.deadletters import DeadLetters
+from worker.flow import FlowControl
 from worker.logs import configure_logging
+from worker.queues import BULK_QUEUE, LIVE_QUEUE, queue_for
 from worker.redis_client import redis_client
 from worker.runtime import Publish, Runtime, account_providers
 from worker.scheduler import Scheduler
@@ -22,7 +25,8 @@ from worker.settings import Settings, get_settings
 from worker.store import CommandStore, StoreLimits
 
 EXECUTE_TASK = "ordercmd.execute_command"
-QUEUE = "ordercmd"
+QUEUE = LIVE_QUEUE
+QUEUES = (LIVE_QUEUE, BULK_QUEUE)
 
 app = Celery("ordercmd", include=["tasks.commands"])
 
@@ -50,7 +54,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_prefetch_multiplier": 1,
         "worker_send_task_events": True,
         "task_send_sent_event": True,
-        "task_default_queue": QUEUE,
+        "task_default_queue": LIVE_QUEUE,
+        "task_queues": [Queue(name) for name in QUEUES],  # type: ignore[no-untyped-call]  # consumed by default, live first
         "worker_cancel_long_running_tasks_on_connection_loss": True,
         "worker_soft_shutdown_timeout": 10.0,
         "worker_hijack_root_logger": False,
@@ -72,7 +77,7 @@ def publisher(celery_app: Celery) -> Publish:
                     EXECUTE_TASK,
                     args=[command_id],
                     task_id=command_id,
-                    queue=QUEUE,
+                    queue=queue_for(command_id),
                     producer=producer,
                     serializer="json",
                 )
@@ -102,11 +107,13 @@ def get_runtime() -> Runtime:
     if pid not in _runtimes:
         settings = get_settings()
         _runtimes.clear()
+        store = build_store(settings)
         _runtimes[pid] = Runtime(
             settings=settings,
-            store=build_store(settings),
+            store=store,
             publish=publish,
             provider_factory=account_providers(settings),
+            flow=FlowControl(store.client),
         )
     return _runtimes[pid]
 

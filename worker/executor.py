@@ -44,6 +44,14 @@ from worker.store import Claim, LeaseLost, Spend
 log = structlog.get_logger("ordercmd.worker")
 
 LEASE_MARGIN_CALLS = 3  # a delivery must have time left for this many provider calls
+WAIT_REASONS = {
+    "open": "circuit breaker open for {account}",
+    "probing": "circuit breaker half-open for {account}: waiting for its probe",
+    "paused": "{account} paused after a 429",
+    "rate": "rate limit of {account}",
+}
+# errors that count against a provider's health (429 and 422 are answers, not outages)
+OUTAGE_ERRORS = frozenset({"ProviderUnavailable"})
 
 
 def execute(command_id: str, runtime: Runtime) -> str:
@@ -95,6 +103,7 @@ def _record(claim: Claim, decision: Decision, attempt: Attempt | None, runtime: 
             spend=decision.spend,
             reconcile_first=decision.reconcile_first,
             message=decision.message,
+            rate_reserved=decision.rate_reserved,
         )
         return
     next_id = store.finish(
@@ -111,6 +120,13 @@ def decide(claim: Claim, runtime: Runtime, started: float) -> Decision:
             DeadReason.POISON,
             f"{claim.deliveries - 1} deliveries died before finishing; not trying again",
         )
+    decision = _decide(claim, runtime, started)
+    if decision.record_attempt and decision.error not in {"ConfigError", "TransientError"}:
+        _report_health(claim, runtime, decision)
+    return decision
+
+
+def _decide(claim: Claim, runtime: Runtime, started: float) -> Decision:
     try:
         return _attempt(claim, runtime, started)
     except RateLimited as exc:
@@ -131,9 +147,18 @@ def decide(claim: Claim, runtime: Runtime, started: float) -> Decision:
 def _attempt(claim: Claim, runtime: Runtime, started: float) -> Decision:
     command = claim.envelope.command
     provider = runtime.provider_for(command.account)
+    account = runtime.settings.account(command.account)
+    gate = runtime.flow.gate(command.account, account, reserved=claim.rate_reserved)
+    if gate.wait_s > 0:
+        return decisions.parked(
+            WAIT_REASONS[gate.why].format(account=command.account),
+            wait_s=gate.wait_s,
+            reconcile_first=claim.reconcile_first,
+            rate_reserved=gate.reserved,
+        )
     since = from_ms(claim.first_claim_ms)
     if claim.reconcile_first:
-        found, _ = _reconcile(provider, command, since, impossible=DeadReason.AMBIGUOUS)
+        found, _ = _reconcile(provider, command, since)
         if found is not None:
             return found
     if not _lease_allows_call(claim, runtime, started):
@@ -141,7 +166,7 @@ def _attempt(claim: Claim, runtime: Runtime, started: float) -> Decision:
     try:
         receipt = _send(provider, command, claim.envelope.idempotency_key)
     except (Unprocessable, NotAllowed) as exc:
-        found, note = _reconcile(provider, command, since, impossible=DeadReason.REJECTED)
+        found, note = _reconcile(provider, command, since)
         if found is None:
             found = (
                 _transient(exc, claim, runtime) if isinstance(exc, Unprocessable) else _dead(exc)
@@ -161,16 +186,22 @@ def _send(provider: OrderProvider, command: AnyCommand, key: str) -> ProviderRec
 
 
 def _reconcile(
-    provider: OrderProvider, command: AnyCommand, since: datetime, *, impossible: DeadReason
+    provider: OrderProvider, command: AnyCommand, since: datetime
 ) -> tuple[Decision | None, str]:
-    """Read the order: a decision when that settles the command (else ``None``), and a note."""
+    """Read the order: a decision when that settles the command (else ``None``), and a note.
+
+    An order that can no longer reach the target state dead-letters as ``rejected`` (the
+    read shows the command did not take effect), unless the adapter names another reason,
+    e.g. ``ambiguous`` when it cannot tell whether an earlier refund landed.
+    """
     order = provider.find(command.order_id)
     found = provider.reconcile(command, order, since=since)
     note = f"order {order.status}: {found.message}"
     if found.verdict is Verdict.DONE:
         return decisions.already_done(note), note
     if found.verdict is Verdict.IMPOSSIBLE:
-        return decisions.dead(found.reason or impossible, found.message, reconciled=note), note
+        reason = found.reason or DeadReason.REJECTED
+        return decisions.dead(reason, found.message, reconciled=note), note
     return None, note
 
 
@@ -218,6 +249,15 @@ def _transient(exc: TransientError, claim: Claim, runtime: Runtime) -> Decision:
         http_status=exc.status_code,
         error=_name(exc),
     )
+
+
+def _report_health(claim: Claim, runtime: Runtime, decision: Decision) -> None:
+    """A 429 pauses the account for every worker; outages count towards opening the breaker."""
+    command = claim.envelope.command
+    if decision.outcome is AttemptOutcome.RATE_LIMITED:
+        runtime.flow.pause(command.provider, command.account, decision.delay_s)
+        return
+    runtime.flow.record(command.provider, command.account, ok=decision.error not in OUTAGE_ERRORS)
 
 
 def _dead(exc: PermanentError) -> Decision:

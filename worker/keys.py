@@ -78,3 +78,51 @@ def stats() -> str:
 def stats_hour(epoch_hour: int | str) -> str:
     """Hash: outcome counters of one hour (hours since the epoch); expires after 26 hours."""
     return f"{PREFIX}:stats:h:{epoch_hour}"
+
+
+# --- Bulk batches and the intake stream (producer/batches.py, producer/streams.py) ---
+
+
+def batch(batch_id: str) -> str:
+    """Hash: a bulk batch's meta (file, rows, created, actor, state, counters of admission)."""
+    return f"{PREFIX}:batch:{batch_id}"
+
+
+def batch_commands(batch_id: str) -> str:
+    """List: the distinct command ids of a bulk batch, in admission order."""
+    return f"{PREFIX}:batch:{batch_id}:commands"
+
+
+def batch_rows(batch_id: str) -> str:
+    """List: one entry per row of a bulk batch's file (row, command id, admission, note)."""
+    return f"{PREFIX}:batch:{batch_id}:rows"
+
+
+def batches() -> str:
+    """Sorted set: bulk batch ids, by creation time (ms)."""
+    return f"{PREFIX}:batches"
+
+
+def event_stream() -> str:
+    """Stream: the default stream the intake consumer reads order events from."""
+    return f"{PREFIX}:events"
+
+
+def dead_events(stream: str) -> str:
+    """Stream: events of ``stream`` the intake refused, each with the reason."""
+    return f"{PREFIX}:dead-events:{stream}"
+
+
+def breaker(provider: str, account: str) -> str:
+    """Hash: the circuit breaker of one provider account (state, failures, open_until)."""
+    return f"{PREFIX}:breaker:{provider}:{account}"
+
+
+def rate(provider: str, account: str) -> str:
+    """String: the rate limit's theoretical arrival time (ms) for one provider account."""
+    return f"{PREFIX}:rate:{provider}:{account}"
+
+
+def rate_pause(provider: str, account: str) -> str:
+    """String with a TTL: the account is paused after a 429 until it expires."""
+    return f"{PREFIX}:pause:{provider}:{account}"

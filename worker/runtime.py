@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from providers import OrderProvider, build_client, build_provider
+from worker.flow import FlowControl
 from worker.settings import Settings
 from worker.store import CommandStore
 
@@ -23,6 +24,7 @@ class Runtime:
     store: CommandStore
     publish: Publish  # sends one broker message per command id
     provider_factory: ProviderFactory
+    flow: FlowControl  # shared rate limits and circuit breakers
     rng: random.Random = field(default_factory=random.Random)
     _providers: dict[str, OrderProvider] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)

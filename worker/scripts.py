@@ -28,3 +28,7 @@ class Scripts:
         self.replay = client.register_script(source("replay"))
         self.discard = client.register_script(source("discard"))
         self.trim = client.register_script(source("trim"))
+        self.discard_pending = client.register_script(source("discard_pending"))
+        self.gate = client.register_script(source("gate"))
+        self.breaker = client.register_script(source("breaker"))
+        self.pause = client.register_script(source("pause"))

@@ -12,6 +12,7 @@ import redis
 from providers.errors import IdempotencyConflict
 from schemas import Attempt, CommandEnvelope, CommandState, DeadReason
 from worker import keys
+from worker.queues import new_command_id
 from worker.scripts import Scripts
 
 
@@ -46,6 +47,7 @@ class Claim:
     deliveries: int  # deliveries since the last recorded outcome, this one included
     claimed_ms: int
     recorded_attempts: int  # attempts in the record so far, of every kind
+    rate_reserved: bool = False  # a rate-limit slot is held for this delivery
 
 
 class Spend(StrEnum):
@@ -102,7 +104,7 @@ class CommandStore:
         return admissions
 
     def _admit_call(self, envelope: CommandEnvelope, pipe: redis.client.Pipeline) -> None:
-        command_id = uuid.uuid4().hex
+        command_id = new_command_id(envelope)
         lane = envelope.command.lane
         self.scripts.admit(
             keys=[
@@ -145,9 +147,17 @@ class CommandStore:
         )
         if reply[0] != "claimed":
             return str(reply[0])
-        envelope, attempts, unprocessable, reconcile, first_ms, deliveries, now, recorded = reply[
-            1:
-        ]
+        (
+            envelope,
+            attempts,
+            unprocessable,
+            reconcile,
+            first_ms,
+            deliveries,
+            now,
+            recorded,
+            reserved,
+        ) = reply[1:]
         return Claim(
             command_id=command_id,
             token=token,
@@ -159,6 +169,7 @@ class CommandStore:
             deliveries=int(deliveries),
             claimed_ms=int(now),
             recorded_attempts=int(recorded),
+            rate_reserved=reserved == "1",
         )
 
     def finish(
@@ -219,6 +230,7 @@ class CommandStore:
         spend: Spend,
         reconcile_first: bool,
         message: str = "",
+        rate_reserved: bool = False,
     ) -> None:
         """Park a claimed command in the retry schedule.
 
@@ -243,6 +255,7 @@ class CommandStore:
                 message[:500],
                 claim.envelope.command.provider,
                 claim.envelope.command.kind,
+                int(rate_reserved),
             ],
         )
         if reply[0] == "fenced":
@@ -255,6 +268,27 @@ class CommandStore:
             args=[limit, self.limits.guard_ms],
         )
         return [str(command_id) for command_id in reply]
+
+    def discard_pending(self, command_id: str, *, actor: str, why: str) -> bool:
+        """Discard a command that has not started (``waiting`` or ``queued``); audited.
+
+        Returns:
+            False when the command had started, finished or does not exist: nothing changed.
+        """
+        lane = self.client.hget(keys.command(command_id), "lane")
+        if lane is None:
+            return False
+        reply = self.scripts.discard_pending(
+            keys=[
+                keys.command(command_id),
+                keys.lane(str(lane)),
+                keys.dispatch(),
+                keys.audit(),
+                keys.attempts(command_id),
+            ],
+            args=[command_id, actor, why, self.limits.retention_s, keys.command("")],
+        )
+        return bool(reply[0] == "ok")
 
     def lane_ids(self, lane: str) -> list[str]:
         """The unfinished commands of an order lane, head first."""

@@ -19,6 +19,7 @@ from providers.fake import APPLY_THEN_FAIL, FakeProvider
 from schemas import AttemptOutcome, CommandRecord, CommandState, DeadReason
 from tests.factories import make_envelope
 from worker.executor import execute
+from worker.flow import FlowControl
 from worker.records import read_record
 from worker.runtime import Runtime
 from worker.settings import RetryPolicy, Settings
@@ -52,7 +53,14 @@ def runtime(fake: FakeProvider) -> Runtime:
         StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=60_000),
     )
     published: list[str] = []
-    return Runtime(settings, store, published.extend, lambda account: fake, random.Random(7))
+    return Runtime(
+        settings,
+        store,
+        published.extend,
+        lambda account: fake,
+        FlowControl(store.client),
+        random.Random(7),
+    )
 
 
 def run_to_rest(runtime: Runtime, command_id: str, *, rounds: int = 20) -> CommandRecord:
@@ -63,6 +71,7 @@ def run_to_rest(runtime: Runtime, command_id: str, *, rounds: int = 20) -> Comma
             break
         runtime.store.client.zadd("ordercmd:schedule", {command_id: 0})
         runtime.store.client.hset(f"ordercmd:cmd:{command_id}", "next_ms", 0)
+        runtime.store.client.delete("ordercmd:pause:backd:acme")  # the 429 pause has passed
     record = read_record(runtime.store.client, command_id)
     assert record is not None
     return record
@@ -179,3 +188,32 @@ def test_a_recovered_delivery_reads_before_sending(runtime, fake):
     record = run_to_rest(runtime, command_id)
     assert record.state is CommandState.ALREADY_DONE
     assert [c.operation for c in fake.calls] == ["find"]
+
+
+def test_an_open_breaker_parks_the_command_without_calling_or_spending(runtime, fake):
+    for _ in range(runtime.flow.policy.failures):
+        runtime.flow.record("backd", "acme", ok=False)
+    command_id = admit(runtime)
+    assert execute(command_id, runtime) == "retrying"
+    record = read_record(runtime.store.client, command_id)
+    assert record is not None
+    assert (record.attempts, fake.calls) == ([], [])
+    assert "circuit breaker open" in record.last_message
+
+
+def test_provider_outages_open_the_breaker_for_everyone(runtime, fake):
+    fake.script(ORDER, *[ProviderUnavailable(provider="fake", ambiguous=False)] * 5)
+    run_to_rest(runtime, admit(runtime))
+    assert runtime.flow.breaker_state("backd", "acme")["failures"] == "3"
+    runtime.flow.record("backd", "acme", ok=False)
+    runtime.flow.record("backd", "acme", ok=False)
+    assert runtime.flow.breaker_state("backd", "acme")["state"] == "open"
+
+
+def test_a_rate_limited_command_holds_its_slot_and_goes_when_due(runtime, fake):
+    runtime.store.client.set("ordercmd:rate:backd:acme", 10**15)  # the bucket is far ahead
+    command_id = admit(runtime)
+    assert execute(command_id, runtime) == "retrying"
+    record = run_to_rest(runtime, command_id)
+    assert record.state is CommandState.SUCCEEDED
+    assert [c.operation for c in fake.calls] == ["cancel"]

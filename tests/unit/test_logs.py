@@ -17,6 +17,7 @@ from providers.errors import OrderNotFound
 from providers.fake import FakeProvider
 from tests.factories import make_envelope
 from worker.executor import execute
+from worker.flow import FlowControl
 from worker.logs import REDACTED, configure_logging, redact_secrets
 from worker.runtime import Runtime
 from worker.settings import Settings
@@ -99,7 +100,14 @@ def runtime() -> Runtime:
     fake = FakeProvider(statuses={"BO-000001": "open"})
     fake.script("BO-000002", OrderNotFound(provider="fake", status_code=404))
     published: list[str] = []
-    return Runtime(settings, store, published.extend, lambda account: fake, random.Random(7))
+    return Runtime(
+        settings,
+        store,
+        published.extend,
+        lambda account: fake,
+        FlowControl(store.client),
+        random.Random(7),
+    )
 
 
 def attempt_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from providers.errors import IdempotencyConflict
 from schemas import CommandState, DeadReason
 from tests.factories import make_envelope
 from worker.deadletters import DeadLetterFilter, DeadLetters
+from worker.queues import BULK_QUEUE, LIVE_QUEUE, queue_for
 from worker.records import read_record
 from worker.store import Admitted, Claim, CommandStore, LeaseLost, Spend, StoreLimits
 
@@ -151,3 +152,33 @@ def test_dead_letters_past_the_age_bound_are_dropped(store):
     dead_letter(store, "k")
     assert DeadLetters(store).trim(max_age_s=0, max_count=100) == 1
     assert DeadLetters(store).count() == 0
+
+
+def test_bulk_commands_get_ids_that_route_them_to_the_bulk_queue(store):
+    live = store.admit(make_envelope("live"))
+    bulk_envelope = make_envelope("bulk", order_id="BO-9").model_copy(update={"source": "bulk:b1"})
+    bulk = store.admit(bulk_envelope)
+    assert (queue_for(live.command_id), queue_for(bulk.command_id)) == (LIVE_QUEUE, BULK_QUEUE)
+
+
+def test_a_pending_command_can_be_discarded_and_releases_its_lane(store):
+    head = store.admit(make_envelope("a"))
+    behind = store.admit(make_envelope("b", kind="refund"))
+    assert store.discard_pending(head.command_id, actor="alice", why="batch cancelled")
+    record = read_record(store.client, behind.command_id)
+    assert record is not None
+    assert record.state is CommandState.QUEUED
+    assert behind.command_id in store.due_messages(), "the released command is sent at once"
+    entry = store.client.xrange("ordercmd:audit")[-1][1]
+    assert (entry["action"], entry["actor"], entry["command_id"]) == (
+        "discard_pending",
+        "alice",
+        head.command_id,
+    )
+
+
+def test_a_started_command_is_not_discarded(store):
+    admission = store.admit(make_envelope())
+    claimed(store, admission.command_id)
+    assert not store.discard_pending(admission.command_id, actor="a", why="w")
+    assert not store.discard_pending("nope", actor="a", why="w")

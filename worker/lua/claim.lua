@@ -23,5 +23,7 @@ redis.call('ZADD', KEYS[2], lease_until, ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 local r = redis.call('HMGET', KEYS[1], 'envelope', 'attempts_n', 'unprocessable_n', 'reconcile',
-  'first_claim_ms')
-return {'claimed', r[1], r[2], r[3], r[4], r[5], deliveries, now, redis.call('LLEN', KEYS[5])}
+  'first_claim_ms', 'reserved')
+redis.call('HDEL', KEYS[1], 'reserved')  -- a held rate-limit slot is good for one delivery
+return {'claimed', r[1], r[2], r[3], r[4], r[5], deliveries, now, redis.call('LLEN', KEYS[5]),
+  r[6] or '0'}

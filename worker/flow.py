@@ -1,0 +1,89 @@
+"""Flow control shared by all workers through Redis: rate limit and breaker per provider account.
+
+Waiting on either parks the command in the retry schedule; it never holds a worker slot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from providers.accounts import Account
+from worker import keys
+from worker.scripts import Scripts
+
+# requests/s and burst when an account sets none: Shoplazza documents 2/s per store; the
+# others publish no limit (providers.md), so these are the cautious guesses it recommends
+DEFAULT_RATES: dict[str, tuple[float, int]] = {
+    "backd": (5.0, 5),
+    "shoplazza": (2.0, 4),
+    "fastpod": (2.0, 4),
+}
+
+
+@dataclass(frozen=True)
+class BreakerPolicy:
+    """When a provider account's breaker opens and for how long."""
+
+    failures: int = 5  # consecutive 5xx / network failures within the window
+    window_s: float = 60.0
+    cool_down_s: float = 30.0
+    probe_lease_s: float = 60.0  # one probe call at a time while half-open
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Whether a call may go now; if not, how long to wait and why."""
+
+    wait_s: float
+    why: str  # '', 'open', 'probing', 'paused' or 'rate'
+    reserved: bool  # True: a rate-limit slot is held for this caller at the end of the wait
+
+
+class FlowControl:
+    """Gates provider calls on shared Redis state."""
+
+    def __init__(self, client: redis.Redis, policy: BreakerPolicy | None = None) -> None:
+        self.scripts = Scripts(client)
+        self.client = client
+        self.policy = policy or BreakerPolicy()
+
+    def gate(self, account_name: str, account: Account, *, reserved: bool = False) -> Gate:
+        """Ask to call ``account`` now (``reserved``: a slot was already held for this call)."""
+        per_s, burst = DEFAULT_RATES[account.provider]
+        per_s, burst = account.rate_per_s or per_s, account.burst or burst
+        wait_ms, why = self.scripts.gate(
+            keys=[
+                keys.breaker(account.provider, account_name),
+                keys.rate(account.provider, account_name),
+                keys.rate_pause(account.provider, account_name),
+            ],
+            args=[1000 / per_s, burst, int(reserved), round(self.policy.probe_lease_s * 1000)],
+        )
+        return Gate(int(wait_ms) / 1000, str(why), reserved=why == "rate")
+
+    def record(self, provider: str, account_name: str, *, ok: bool) -> str:
+        """Tell the breaker how a call went; returns its state (``closed`` or ``open``)."""
+        return str(
+            self.scripts.breaker(
+                keys=[keys.breaker(provider, account_name)],
+                args=[
+                    "ok" if ok else "fail",
+                    self.policy.failures,
+                    round(self.policy.cool_down_s * 1000),
+                    round(self.policy.window_s * 1000),
+                ],
+            )
+        )
+
+    def pause(self, provider: str, account_name: str, seconds: float) -> None:
+        """Pause the account for every worker (after a 429)."""
+        self.scripts.pause(
+            keys=[keys.rate_pause(provider, account_name)], args=[max(1, round(seconds * 1000))]
+        )
+
+    def breaker_state(self, provider: str, account_name: str) -> dict[str, str]:
+        """The breaker's fields, for status pages."""
+        fields: dict[str, str] = self.client.hgetall(keys.breaker(provider, account_name))  # type: ignore[assignment]
+        return fields
