@@ -96,11 +96,15 @@ def demo_env(redis_url: str, sandbox: SandboxServer) -> dict[str, str]:
         Provider.SHOPLAZZA: {
             "BASE_URL": sandbox.shoplazza_url(SHOPLAZZA_STORE),
             "ACCESS_TOKEN": DEFAULT_SHOPLAZZA_TOKEN,
+            # the demo store's bucket drains at 20/s: throttle a little below it
+            "RATE_PER_S": "16",
+            "BURST": "8",
         },
         Provider.FASTPOD: {"BASE_URL": sandbox.fastpod_url, "TOKEN": DEFAULT_FASTPOD_TOKEN},
     }
     for provider, fields in credentials.items():
         account = f"{PREFIX}ACCOUNTS__{ACCOUNTS[provider].upper()}__"
+        fields = {"RATE_PER_S": "20", "BURST": "10"} | fields  # no published limit: demo pace
         fields |= {"PROVIDER": str(provider), "TIMEOUT_S": ACCOUNT_TIMEOUT_S}
         env |= {account + name: value for name, value in fields.items()}
         env |= {f"{PREFIX}RETRY__{provider.upper()}__{k}": v for k, v in RETRY.items()}

@@ -59,7 +59,12 @@ class FlowControl:
                 keys.rate(account.provider, account_name),
                 keys.rate_pause(account.provider, account_name),
             ],
-            args=[1000 / per_s, burst, int(reserved), round(self.policy.probe_lease_s * 1000)],
+            args=[
+                max(1, round(1000 / per_s)),  # whole ms: Redis keeps the arrival time as an integer
+                burst,
+                int(reserved),
+                round(self.policy.probe_lease_s * 1000),
+            ],
         )
         return Gate(int(wait_ms) / 1000, str(why), reserved=why == "rate")
 

@@ -67,3 +67,11 @@ def test_failures_outside_the_window_do_not_add_up(flow):
     flow.client.hset("ordercmd:breaker:shoplazza:store", "last_failure", 0)
     flow.record("shoplazza", "store", ok=False)
     assert flow.breaker_state("shoplazza", "store")["failures"] == "1"
+
+
+@pytest.mark.parametrize("per_s", [16, 3, 0.7, 1000])
+def test_any_rate_keeps_whole_millisecond_slots(flow, per_s):
+    account = ACCOUNT.model_copy(update={"rate_per_s": per_s, "burst": 1})
+    first, second = flow.gate("odd", account), flow.gate("odd", account)
+    assert first.wait_s == 0
+    assert second.wait_s == pytest.approx(max(0.001, round(1000 / per_s) / 1000), abs=0.01)
