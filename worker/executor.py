@@ -35,11 +35,11 @@ from schemas import (
     Verdict,
 )
 from worker import decisions
-from worker.backoff import retry_delay_s
 from worker.clock import from_ms, utcnow
 from worker.decisions import Decision
+from worker.failures import error_name, permanent, rate_limited, transient
 from worker.runtime import Runtime
-from worker.store import Claim, LeaseLost, Spend
+from worker.store import Claim, LeaseLost
 
 log = structlog.get_logger("ordercmd.worker")
 
@@ -130,18 +130,18 @@ def _decide(claim: Claim, runtime: Runtime, started: float) -> Decision:
     try:
         return _attempt(claim, runtime, started)
     except RateLimited as exc:
-        return _rate_limited(exc, claim, runtime)
+        return rate_limited(exc, claim, runtime)
     except TransientError as exc:
-        return _transient(exc, claim, runtime)
+        return transient(exc, claim, runtime)
     except PermanentError as exc:
-        return _dead(exc)
+        return permanent(exc)
     except ConfigError as exc:
-        return decisions.dead(DeadReason.INVALID, str(exc), error=_name(exc))
+        return decisions.dead(DeadReason.INVALID, str(exc), error=error_name(exc))
     except Exception as exc:  # a bug must not kill the worker nor lose the command
         log.exception("unexpected error", command_id=claim.command_id)
-        unexpected = TransientError(f"internal error: {_name(exc)}", provider="ordercmd")
+        unexpected = TransientError(f"internal error: {error_name(exc)}", provider="ordercmd")
         unexpected.ambiguous = True
-        return _transient(unexpected, claim, runtime)
+        return transient(unexpected, claim, runtime)
 
 
 def _attempt(claim: Claim, runtime: Runtime, started: float) -> Decision:
@@ -169,9 +169,9 @@ def _attempt(claim: Claim, runtime: Runtime, started: float) -> Decision:
         found, note = _reconcile(provider, command, since)
         if found is None:
             found = (
-                _transient(exc, claim, runtime) if isinstance(exc, Unprocessable) else _dead(exc)
+                transient(exc, claim, runtime) if isinstance(exc, Unprocessable) else permanent(exc)
             )
-        return replace(found, http_status=exc.status_code, error=_name(exc), reconciled=note)
+        return replace(found, http_status=exc.status_code, error=error_name(exc), reconciled=note)
     return decisions.succeeded(receipt.message or receipt.operation, receipt.http_status)
 
 
@@ -211,46 +211,6 @@ def _lease_allows_call(claim: Claim, runtime: Runtime, started: float) -> bool:
     return left_s > LEASE_MARGIN_CALLS * account.timeout_s
 
 
-def _rate_limited(exc: RateLimited, claim: Claim, runtime: Runtime) -> Decision:
-    policy = runtime.settings.retry_policy(claim.envelope.command.provider)
-    delay = exc.retry_after_s
-    if delay is None:
-        delay = retry_delay_s(1, base_s=policy.base_s, cap_s=policy.cap_s, rng=runtime.rng)
-    return decisions.retry(
-        str(exc),
-        delay_s=delay,
-        spend=Spend.NOTHING,
-        reconcile_first=claim.reconcile_first,
-        http_status=exc.status_code,
-        error=_name(exc),
-        outcome=AttemptOutcome.RATE_LIMITED,
-    )
-
-
-def _transient(exc: TransientError, claim: Claim, runtime: Runtime) -> Decision:
-    policy = runtime.settings.retry_policy(claim.envelope.command.provider)
-    if isinstance(exc, Unprocessable):
-        spend, used, budget = Spend.UNPROCESSABLE, claim.unprocessable + 1, policy.max_unprocessable
-    else:
-        spend, used, budget = Spend.ATTEMPT, claim.attempts + 1, policy.max_attempts
-    if used >= budget:
-        return decisions.dead(
-            DeadReason.EXHAUSTED,
-            f"gave up after {used} attempts: {exc}",
-            http_status=exc.status_code,
-            error=_name(exc),
-        )
-    delay = retry_delay_s(used, base_s=policy.base_s, cap_s=policy.cap_s, rng=runtime.rng)
-    return decisions.retry(
-        str(exc),
-        delay_s=delay,
-        spend=spend,
-        reconcile_first=claim.reconcile_first or exc.ambiguous,
-        http_status=exc.status_code,
-        error=_name(exc),
-    )
-
-
 def _report_health(claim: Claim, runtime: Runtime, decision: Decision) -> None:
     """A 429 pauses the account for every worker; outages count towards opening the breaker."""
     command = claim.envelope.command
@@ -258,11 +218,3 @@ def _report_health(claim: Claim, runtime: Runtime, decision: Decision) -> None:
         runtime.flow.pause(command.provider, command.account, decision.delay_s)
         return
     runtime.flow.record(command.provider, command.account, ok=decision.error not in OUTAGE_ERRORS)
-
-
-def _dead(exc: PermanentError) -> Decision:
-    return decisions.dead(exc.reason, str(exc), http_status=exc.status_code, error=_name(exc))
-
-
-def _name(exc: BaseException) -> str:
-    return type(exc).__name__
