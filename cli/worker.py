@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import click
-import structlog
 
 from cli.context import readable_errors, settings_with_redis
-from worker.app import QUEUES, app, build_store
-from worker.redis_client import check_redis_config
-
-log = structlog.get_logger("ordercmd.cli")
+from worker.app import QUEUES, app
 
 
 @click.command()
@@ -28,10 +24,6 @@ def worker(concurrency: int | None, pool: str, loglevel: str, hostname: str | No
     settings = settings_with_redis()
     if not settings.accounts:
         click.secho("no accounts configured: every command will be refused", fg="yellow", err=True)
-    store = build_store(settings)
-    for warning in check_redis_config(store.client):
-        click.secho(f"warning: {warning}", fg="yellow", err=True)
-    store.client.close()
     argv = ["worker", f"--pool={pool}", f"--loglevel={loglevel}", f"--queues={','.join(QUEUES)}"]
     argv += [f"--concurrency={concurrency}"] if concurrency else []
     argv += [f"--hostname={hostname}"] if hostname else ["--hostname=ordercmd@%h"]

@@ -10,6 +10,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+import structlog
 from celery import Celery, bootsteps, signals
 from kombu import Queue  # type: ignore[attr-defined]
 
@@ -18,11 +19,13 @@ from worker.deadletters import DeadLetters
 from worker.flow import FlowControl
 from worker.logs import configure_logging
 from worker.queues import BULK_QUEUE, LIVE_QUEUE, queue_for
-from worker.redis_client import redis_client
+from worker.redis_client import check_redis_config, redis_client
 from worker.runtime import Publish, Runtime, account_providers
 from worker.scheduler import Scheduler
 from worker.settings import Settings, get_settings
 from worker.store import CommandStore, StoreLimits
+
+log = structlog.get_logger("ordercmd.worker")
 
 EXECUTE_TASK = "ordercmd.execute_command"
 QUEUE = LIVE_QUEUE
@@ -129,6 +132,8 @@ class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
         """Start the scheduler thread."""
         settings = get_settings()
         store = build_store(settings)
+        for warning in check_redis_config(store.client):
+            log.warning("redis configuration", warning=warning)
         dead_letters = DeadLetters(store)
         self.scheduler = Scheduler(
             store,
