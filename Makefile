@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-unit lint format typecheck check worker demo clean
+.PHONY: install test test-unit lint format typecheck check worker demo clean bench
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,7 +29,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy schemas providers worker tasks producer cli sandbox
+	$(BIN)/mypy schemas providers worker tasks producer cli web sandbox
 
 check: lint typecheck test
 
@@ -37,7 +37,14 @@ worker: $(STAMP)
 	$(BIN)/ordercmd worker
 
 demo: $(STAMP)
-	$(BIN)/ordercmd demo
+	$(BIN)/ordercmd demo --keep-running
+
+bench: $(STAMP)
+	@status=0; for script in bench/p*.py; do \
+		echo "--- $$script"; \
+		$(BIN)/python -m bench.$$(basename $$script .py) || status=1; \
+		echo; \
+	done; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -32,9 +32,11 @@ from cli.demo_mix import add_faults, arrange, plan
 from cli.demo_procs import DemoWorker, Interrupts
 from cli.demo_report import print_inspect, summary_table
 from cli.demo_track import Tracker, watch
+from cli.demo_web import DEMO_OPERATOR, DashboardThread, apply_operator_env, demo_operator_env
 from cli.output import console
 from producer import Producer
 from sandbox import SandboxConfig, SandboxServer
+from web import create_app
 from worker.app import build_store, publisher
 from worker.settings import load_settings
 
@@ -55,6 +57,8 @@ class Run:
     redis: DemoRedis | None = None
     sandbox: SandboxServer | None = None
     worker: DemoWorker | None = None
+    password: str = ""  # the demo operator's, for the dashboard
+    dashboard_url: str = ""
 
 
 @click.command(help=HELP)
@@ -105,6 +109,12 @@ def _run(run: Run, stack: ExitStack, interrupts: Interrupts, *, keep_running: bo
     celery_app = Celery("ordercmd-demo", broker=run.redis.url, set_as_current=False)
     stack.callback(celery_app.close)
     producer = Producer(settings, store, publisher(celery_app))
+    dashboard = DashboardThread(create_app(settings, store, producer.publish))
+    with interrupts.deferred():
+        dashboard.start()
+        stack.callback(dashboard.stop)
+    run.dashboard_url = f"{dashboard.url} (sign in as {DEMO_OPERATOR} / {run.password})"
+    console.print(f"dashboard: {run.dashboard_url}")
     submissions = producer.submit_many(commands, source=f"bulk:demo-{run.tag}")
     console.print(f"submitted {len(submissions)} commands (cancel, update, refund)")
     tracker = Tracker(store.client, [s.command_id for s in submissions])
@@ -134,6 +144,8 @@ def _start_services(run: Run, stack: ExitStack, interrupts: Interrupts, director
     env = demo_env(run.redis.url, sandbox)
     apply_env(env)
     write_env_file(directory / "demo.env", env)
+    operator_env, run.password = demo_operator_env()
+    apply_operator_env(operator_env)
     worker = DemoWorker(directory / "worker.log", hostname=f"demo-{run.tag}@%h")
     with interrupts.deferred():
         run.worker = worker.start()
@@ -152,7 +164,8 @@ def _keep_running(run: Run, directory: Path) -> None:
     order_id = f"BO-{run.tag}-play"
     run.sandbox.admin.create_order("backd", "order_placed", order_id=order_id)
     console.print(
-        "\n[bold]Still running[/] (Ctrl-C stops everything). To submit more commands:\n"
+        f"\n[bold]Still running[/] (Ctrl-C stops everything). Dashboard: {run.dashboard_url}\n"
+        "To submit more commands:\n"
         f"  source {directory / 'demo.env'}\n"
         f"  ordercmd submit cancel --provider backd --account acme --order {order_id}",
         soft_wrap=True,

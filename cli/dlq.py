@@ -1,10 +1,11 @@
-"""``ordercmd dlq list|show|replay|discard``: the dead-letter queue from the shell."""
+"""``ordercmd dlq list|show|replay|discard``: dead letters from the shell, one or a filtered set."""
 
 from __future__ import annotations
 
 import getpass
 
 import click
+from rich.table import Table
 
 from cli.context import opened_store, readable_errors
 from cli.output import console, json_option, print_json, record_detail, records_table
@@ -12,6 +13,8 @@ from schemas import CommandState, DeadReason, Provider
 from worker.app import publish
 from worker.deadletters import DeadLetterFilter, DeadLetters
 from worker.records import read_record
+from worker.replay_runs import BulkRuns, Run, RunAction
+from worker.search import Search, parse_filter
 
 actor_option = click.option(
     "--actor",
@@ -60,28 +63,128 @@ def show(command_id: str, as_json: bool) -> None:
         record_detail(record)
 
 
+FILTER_HELP = (
+    "Act on every dead letter matching NAME=VALUE pairs, comma-separated: reason, provider, "
+    "account, kind, order (id), since, until (ISO 8601 with zone). A plan with counts comes first."
+)
+filter_option = click.option("--filter", "filter_text", metavar="NAME=VALUE,...", help=FILTER_HELP)
+dry_run_option = click.option(
+    "--dry-run", is_flag=True, help="With --filter: only show what would be done, by group."
+)
+rate_option = click.option(
+    "--rate",
+    type=click.FloatRange(0.01, 1000),
+    default=10.0,
+    show_default=True,
+    help="With --filter: commands per second.",
+)
+yes_option = click.option("--yes", is_flag=True, help="With --filter: do not ask first.")
+
+
 @dlq.command()
-@click.argument("command_id")
+@click.argument("command_id", required=False)
+@filter_option
+@dry_run_option
+@rate_option
+@yes_option
 @why_option
 @actor_option
 @readable_errors
-def replay(command_id: str, why: str, actor: str) -> None:
-    """Replay a dead letter: same key, fresh budgets, the order is read before anything is sent."""
+def replay(
+    command_id: str | None,
+    filter_text: str | None,
+    dry_run: bool,
+    rate: float,
+    yes: bool,
+    why: str,
+    actor: str,
+) -> None:
+    """Replay a dead letter (or --filter a set): same key, fresh budgets, order read first."""
+    if _bulk_wanted(command_id, filter_text):
+        bulk_run(RunAction.REPLAY, str(filter_text), dry_run=dry_run, rate=rate, yes=yes,
+                 why=why, actor=actor)  # fmt: skip
+        return
     with opened_store() as (_, store):
-        state = DeadLetters(store).replay(command_id, actor=actor, why=why)
+        state = DeadLetters(store).replay(str(command_id), actor=actor, why=why)
         if state is CommandState.QUEUED:
-            publish([command_id])
-        record = read_record(store.client, command_id)
+            publish([str(command_id)])
+        record = read_record(store.client, str(command_id))
     click.echo(f"replayed {command_id}: {record.state if record else state}")
 
 
 @dlq.command()
-@click.argument("command_id")
+@click.argument("command_id", required=False)
+@filter_option
+@dry_run_option
+@rate_option
+@yes_option
 @why_option
 @actor_option
 @readable_errors
-def discard(command_id: str, why: str, actor: str) -> None:
-    """Discard a dead letter for good."""
+def discard(
+    command_id: str | None,
+    filter_text: str | None,
+    dry_run: bool,
+    rate: float,
+    yes: bool,
+    why: str,
+    actor: str,
+) -> None:
+    """Discard a dead letter (or --filter a set) for good."""
+    if _bulk_wanted(command_id, filter_text):
+        bulk_run(RunAction.DISCARD, str(filter_text), dry_run=dry_run, rate=rate, yes=yes,
+                 why=why, actor=actor)  # fmt: skip
+        return
     with opened_store() as (_, store):
-        DeadLetters(store).discard(command_id, actor=actor, why=why)
+        DeadLetters(store).discard(str(command_id), actor=actor, why=why)
     click.echo(f"discarded {command_id}")
+
+
+def _bulk_wanted(command_id: str | None, filter_text: str | None) -> bool:
+    if (command_id is None) == (filter_text is None):
+        raise click.UsageError("give a COMMAND_ID or --filter NAME=VALUE,... (not both)")
+    return filter_text is not None
+
+
+def bulk_run(
+    action: RunAction, filter_text: str, *, dry_run: bool, rate: float, yes: bool, why: str,
+    actor: str,
+) -> None:  # fmt: skip
+    """Plan a bulk run, show its counts, then (unless a dry run) drive it at ``rate``."""
+    where = parse_filter(filter_text)
+    with opened_store() as (settings, store):
+        accounts = {name: str(a.provider) for name, a in settings.accounts.items()}
+        runs = BulkRuns(store, Search(store.client, accounts), publish)
+        run = runs.plan(where, action=action, actor=actor, why=why)
+        click.echo(f"{action} plan {run.id}: {run.total} dead letters")
+        console.print(plan_table(run))
+        if dry_run or not run.total:
+            click.echo(
+                f"dry run: nothing changed (plan {run.id} can be started from the dashboard)"
+            )
+            return
+        if not yes:
+            click.confirm(f"{action} {run.total} dead letters at {rate:g}/s?", abort=True)
+        runs.start(run.id, actor=actor, rate_per_s=rate)
+        try:
+            run = runs.drive(run.id, progress=_progress)
+        except KeyboardInterrupt:
+            runs.cancel(run.id, actor=actor)
+            run = runs.require(run.id)
+    results = ", ".join(f"{k} {v}" for k, v in sorted(run.results.items())) or "nothing"
+    click.echo(f"run {run.id} {run.status}: {run.processed} of {run.total} ({results})")
+
+
+def _progress(run: Run) -> None:
+    if run.processed % 100 == 0:
+        click.echo(f"  {run.processed} of {run.total}", err=True)
+
+
+def plan_table(run: Run) -> Table:
+    """The run's snapshot counted by provider, kind and reason."""
+    table = Table()
+    for column in ("provider", "kind", "reason", "count"):
+        table.add_column(column)
+    for group, count in sorted(run.counts.items()):
+        table.add_row(*group.split("|"), str(count))
+    return table

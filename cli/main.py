@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import click
 
+from cli.batch import batch
+from cli.bulk import bulk
 from cli.demo import demo
 from cli.dlq import dlq
+from cli.intake import intake
 from cli.sandbox import sandbox_command
+from cli.secrets import hash_secret
 from cli.serve import serve
 from cli.status import status
 from cli.submit import submit
@@ -26,3 +30,7 @@ cli.add_command(dlq)
 cli.add_command(serve)
 cli.add_command(sandbox_command, name="sandbox")
 cli.add_command(demo)
+cli.add_command(bulk)
+cli.add_command(batch)
+cli.add_command(intake)
+cli.add_command(hash_secret)

@@ -1,4 +1,4 @@
-"""``ordercmd status``: one command's record, or every command of one order."""
+"""``ordercmd status``: one command's record, every command of one order, or provider accounts."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import click
 
 from cli.context import opened_store, readable_errors
 from cli.output import console, json_option, print_json, record_detail, records_table
+from cli.providers_status import providers_table, read_provider_status
 from providers.errors import OrderCmdError
+from worker.flow import FlowControl
 from worker.records import read_record, read_records
+
+USAGE = "give a COMMAND_ID or --order PROVIDER:ACCOUNT:ORDER_ID (or --providers alone)"
 
 
 @click.command()
@@ -18,12 +22,22 @@ from worker.records import read_record, read_records
     metavar="PROVIDER:ACCOUNT:ORDER_ID",
     help="Show every command of one order, oldest first.",
 )
+@click.option(
+    "--providers",
+    is_flag=True,
+    help="Show each account's circuit breaker, 429 pause and rate limit.",
+)
 @json_option
 @readable_errors
-def status(command_id: str | None, order: str | None, as_json: bool) -> None:
-    """Show a command's state and attempts, or an order's command history."""
+def status(command_id: str | None, order: str | None, providers: bool, as_json: bool) -> None:
+    """Show a command's state and attempts, an order's command history, or provider accounts."""
+    if providers:
+        if command_id or order:
+            raise click.UsageError(USAGE)
+        show_providers(as_json)
+        return
     if bool(command_id) == bool(order):
-        raise click.UsageError("give a COMMAND_ID or --order PROVIDER:ACCOUNT:ORDER_ID")
+        raise click.UsageError(USAGE)
     with opened_store() as (_, store):
         if command_id:
             record = read_record(store.client, command_id)
@@ -41,3 +55,13 @@ def status(command_id: str | None, order: str | None, as_json: bool) -> None:
         record_detail(records[0])
     else:
         console.print(records_table(records, title=f"commands for {order}"))
+
+
+def show_providers(as_json: bool) -> None:
+    """Print the flow control of every configured account (read-only)."""
+    with opened_store() as (settings, store):
+        rows = read_provider_status(settings, FlowControl(store.client))
+    if as_json:
+        print_json([row.to_json() for row in rows])
+    else:
+        console.print(providers_table(rows))

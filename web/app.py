@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
 
 from producer import Producer
 from web import dashboard, health, intake
+from web.auth import session_options
 from web.state import AppState
 from worker.runtime import Publish
 from worker.settings import Settings
@@ -19,4 +21,5 @@ def create_app(settings: Settings, store: CommandStore, publish: Publish) -> Fas
     app.include_router(health.router)
     app.include_router(intake.router)
     app.include_router(dashboard.router)
+    app.add_middleware(SessionMiddleware, **session_options(settings.web))
     return app

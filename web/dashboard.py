@@ -1,7 +1,38 @@
-"""The operator dashboard's pages and API."""
+"""The operator dashboard: its pages, the operator API and metrics, as one router.
+
+Pages need a signed-in session (forms also a CSRF token and a same-origin request); the
+``/api`` routes and ``/metrics`` need an operator's bearer token. Only ``/login`` and the
+dashboard's own CSS and JS are served to anyone.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse
+
+from web import (
+    audit_page,
+    dead_pages,
+    metrics,
+    operator_api,
+    overview,
+    run_pages,
+    search_pages,
+    signin,
+)
+from web.render import HERE, SECURITY_HEADERS
 
 router = APIRouter(tags=["dashboard"])
+for module in (signin, overview, search_pages, dead_pages, run_pages, audit_page, operator_api,
+               metrics):  # fmt: skip
+    router.include_router(module.router)
+
+STATIC = {"app.css": "text/css", "app.js": "text/javascript"}
+
+
+@router.get("/static/{name}", include_in_schema=False)
+def static(name: str) -> FileResponse:
+    """The dashboard's own stylesheet and script (no third-party files)."""
+    if name not in STATIC:
+        raise HTTPException(404)
+    return FileResponse(HERE / "static" / name, media_type=STATIC[name], headers=SECURITY_HEADERS)

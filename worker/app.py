@@ -116,7 +116,7 @@ def get_runtime() -> Runtime:
             store=store,
             publish=publish,
             provider_factory=account_providers(settings),
-            flow=FlowControl(store.client),
+            flow=FlowControl(store.client, settings.breaker),
         )
     return _runtimes[pid]
 
@@ -143,6 +143,7 @@ class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
                 max_age_s=settings.dead_letter_max_age_s,
                 max_count=settings.dead_letter_max_count,
             ),
+            name=str(parent.hostname),
         )
         self.scheduler.start()
 

@@ -12,6 +12,7 @@ import redis
 from providers.accounts import Account
 from worker import keys
 from worker.scripts import Scripts
+from worker.settings import BreakerPolicy
 
 # requests/s and burst when an account sets none: Shoplazza documents 2/s per store; the
 # others publish no limit (providers.md), so these are the cautious guesses it recommends
@@ -20,16 +21,6 @@ DEFAULT_RATES: dict[str, tuple[float, int]] = {
     "shoplazza": (2.0, 4),
     "fastpod": (2.0, 4),
 }
-
-
-@dataclass(frozen=True)
-class BreakerPolicy:
-    """When a provider account's breaker opens and for how long."""
-
-    failures: int = 5  # consecutive 5xx / network failures within the window
-    window_s: float = 60.0
-    cool_down_s: float = 30.0
-    probe_lease_s: float = 60.0  # one probe call at a time while half-open
 
 
 @dataclass(frozen=True)
@@ -64,6 +55,7 @@ class FlowControl:
                 burst,
                 int(reserved),
                 round(self.policy.probe_lease_s * 1000),
+                round(self.policy.recheck_s * 1000),
             ],
         )
         return Gate(int(wait_ms) / 1000, str(why), reserved=why == "rate")
@@ -85,7 +77,8 @@ class FlowControl:
     def pause(self, provider: str, account_name: str, seconds: float) -> None:
         """Pause the account for every worker (after a 429)."""
         self.scripts.pause(
-            keys=[keys.rate_pause(provider, account_name)], args=[max(1, round(seconds * 1000))]
+            keys=[keys.rate_pause(provider, account_name), keys.rate(provider, account_name)],
+            args=[max(1, round(seconds * 1000))],
         )
 
     def breaker_state(self, provider: str, account_name: str) -> dict[str, str]:

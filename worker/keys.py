@@ -113,16 +113,24 @@ def dead_events(stream: str) -> str:
     return f"{PREFIX}:dead-events:{stream}"
 
 
+# The flow-control keys of one account share a hash tag: one script touches all three.
+
+
 def breaker(provider: str, account: str) -> str:
     """Hash: the circuit breaker of one provider account (state, failures, open_until)."""
-    return f"{PREFIX}:breaker:{provider}:{account}"
+    return f"{PREFIX}:{{{provider}:{account}}}:breaker"
 
 
 def rate(provider: str, account: str) -> str:
     """String: the rate limit's theoretical arrival time (ms) for one provider account."""
-    return f"{PREFIX}:rate:{provider}:{account}"
+    return f"{PREFIX}:{{{provider}:{account}}}:rate"
 
 
 def rate_pause(provider: str, account: str) -> str:
     """String with a TTL: the account is paused after a 429 until it expires."""
-    return f"{PREFIX}:pause:{provider}:{account}"
+    return f"{PREFIX}:{{{provider}:{account}}}:pause"
+
+
+def workers_seen() -> str:
+    """Sorted set: worker node names, by the last time (ms) their scheduler ticked."""
+    return f"{PREFIX}:workers"

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import redis
 import structlog
 
+from worker import keys
 from worker.runtime import Publish
 from worker.store import CommandStore
 
@@ -16,6 +17,7 @@ log = structlog.get_logger("ordercmd.scheduler")
 
 BATCH = 500  # command ids handed out per script call
 MAINTAIN_EVERY_S = 60.0  # dead-letter bounds and index trimming need not run often
+FORGET_WORKER_MS = 24 * 3600 * 1000  # a worker not seen for a day leaves the list
 
 
 class Scheduler:
@@ -33,12 +35,14 @@ class Scheduler:
         tick_s: float,
         maintain: Callable[[], object] | None = None,
         maintain_every_s: float = MAINTAIN_EVERY_S,
+        name: str | None = None,
     ) -> None:
         self.store = store
         self.publish = publish
         self.tick_s = tick_s
         self.maintain = maintain
         self.maintain_every_s = maintain_every_s
+        self.name = name  # the worker's node name, reported as seen on every tick
         self._maintained_at = float("-inf")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -49,6 +53,12 @@ class Scheduler:
         Returns:
             How many messages were sent.
         """
+        if self.name:
+            now_ms = time.time() * 1000
+            self.store.client.zadd(keys.workers_seen(), {self.name: now_ms})
+            self.store.client.zremrangebyscore(
+                keys.workers_seen(), "-inf", now_ms - FORGET_WORKER_MS
+            )
         sent: set[str] = set()
         while True:  # more batches only while full ones of new ids keep coming
             ids = [i for i in self.store.due_messages(limit=BATCH) if i not in sent]

@@ -41,6 +41,18 @@ class RetryPolicy(BaseModel):
     max_unprocessable: int = Field(default=5, ge=1, le=100)  # 422 / 409 / 423
 
 
+class BreakerPolicy(BaseModel):
+    """When a provider account's circuit breaker opens, and for how long."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    failures: int = Field(default=5, ge=1)  # 5xx / network failures in a row within the window
+    window_s: float = Field(default=60.0, gt=0)
+    cool_down_s: float = Field(default=30.0, gt=0)
+    probe_lease_s: float = Field(default=60.0, gt=0)  # one probe call at a time while half-open
+    recheck_s: float = Field(default=1.0, gt=0)  # when callers a probe turned away look again
+
+
 class Settings(BaseSettings):
     """Every deployment setting of ordercmd."""
 
@@ -60,6 +72,7 @@ class Settings(BaseSettings):
     dispatch_guard_s: float = Field(default=300.0, gt=0)  # re-send a message not claimed by then
     scheduler_tick_s: float = Field(default=0.5, gt=0)
     visibility_timeout_s: int = Field(default=3600, gt=0)
+    breaker: BreakerPolicy = Field(default_factory=BreakerPolicy)
     web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod

@@ -18,6 +18,7 @@ from providers.errors import (
 from providers.fake import APPLY_THEN_FAIL, FakeProvider
 from schemas import AttemptOutcome, CommandRecord, CommandState, DeadReason
 from tests.factories import make_envelope
+from worker import keys
 from worker.executor import execute
 from worker.flow import FlowControl
 from worker.records import read_record
@@ -71,7 +72,7 @@ def run_to_rest(runtime: Runtime, command_id: str, *, rounds: int = 20) -> Comma
             break
         runtime.store.client.zadd("ordercmd:schedule", {command_id: 0})
         runtime.store.client.hset(f"ordercmd:cmd:{command_id}", "next_ms", 0)
-        runtime.store.client.delete("ordercmd:pause:backd:acme")  # the 429 pause has passed
+        runtime.store.client.delete(keys.rate_pause("backd", "acme"))  # the 429 pause has passed
     record = read_record(runtime.store.client, command_id)
     assert record is not None
     return record
@@ -211,7 +212,7 @@ def test_provider_outages_open_the_breaker_for_everyone(runtime, fake):
 
 
 def test_a_rate_limited_command_holds_its_slot_and_goes_when_due(runtime, fake):
-    runtime.store.client.set("ordercmd:rate:backd:acme", 10**15)  # the bucket is far ahead
+    runtime.store.client.set(keys.rate("backd", "acme"), 10**15)  # the bucket is far ahead
     command_id = admit(runtime)
     assert execute(command_id, runtime) == "retrying"
     record = run_to_rest(runtime, command_id)

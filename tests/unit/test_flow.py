@@ -6,6 +6,7 @@ import fakeredis
 import pytest
 
 from providers.accounts import ShoplazzaAccount
+from worker import keys
 from worker.flow import BreakerPolicy, FlowControl
 
 ACCOUNT = ShoplazzaAccount(
@@ -46,7 +47,7 @@ def test_a_run_of_failures_opens_the_breaker_and_one_probe_closes_it(flow):
     gate = flow.gate("store", ACCOUNT)
     assert gate.why == "open"
     assert 0 < gate.wait_s <= 0.2
-    flow.client.hset("ordercmd:breaker:shoplazza:store", "open_until", 0)  # cooled down
+    flow.client.hset(keys.breaker("shoplazza", "store"), "open_until", 0)  # cooled down
     assert flow.gate("store", ACCOUNT).wait_s == 0, "the first caller is the probe"
     assert flow.gate("store", ACCOUNT).why == "probing", "the others wait for it"
     assert flow.record("shoplazza", "store", ok=True) == "closed"
@@ -56,7 +57,7 @@ def test_a_run_of_failures_opens_the_breaker_and_one_probe_closes_it(flow):
 def test_a_failed_probe_opens_the_breaker_again(flow):
     for _ in range(3):
         flow.record("shoplazza", "store", ok=False)
-    flow.client.hset("ordercmd:breaker:shoplazza:store", "open_until", 0)
+    flow.client.hset(keys.breaker("shoplazza", "store"), "open_until", 0)
     flow.gate("store", ACCOUNT)
     assert flow.record("shoplazza", "store", ok=False) == "open"
     assert flow.gate("store", ACCOUNT).why == "open"
@@ -64,7 +65,7 @@ def test_a_failed_probe_opens_the_breaker_again(flow):
 
 def test_failures_outside_the_window_do_not_add_up(flow):
     flow.record("shoplazza", "store", ok=False)
-    flow.client.hset("ordercmd:breaker:shoplazza:store", "last_failure", 0)
+    flow.client.hset(keys.breaker("shoplazza", "store"), "last_failure", 0)
     flow.record("shoplazza", "store", ok=False)
     assert flow.breaker_state("shoplazza", "store")["failures"] == "1"
 
@@ -75,3 +76,38 @@ def test_any_rate_keeps_whole_millisecond_slots(flow, per_s):
     first, second = flow.gate("odd", account), flow.gate("odd", account)
     assert first.wait_s == 0
     assert second.wait_s == pytest.approx(max(0.001, round(1000 / per_s) / 1000), abs=0.01)
+
+
+def test_a_held_slot_still_waits_out_a_429_pause(flow):
+    flow.pause("shoplazza", "store", 5)
+    gate = flow.gate("store", ACCOUNT, reserved=True)
+    assert gate.why == "paused"
+    assert gate.wait_s > 4.9
+
+
+def test_after_a_pause_calls_resume_at_the_rate_not_in_a_burst(flow):
+    flow.pause("shoplazza", "store", 0.001)
+    flow.client.delete(keys.rate_pause("shoplazza", "store"))  # the pause has passed
+    waits = [flow.gate("store", ACCOUNT).wait_s for _ in range(3)]
+    assert waits[0] == 0
+    assert waits[2] > waits[1] > 0 or waits[1] == 0 < waits[2]
+
+
+def test_callers_turned_away_by_a_probe_look_again_within_a_second(flow):
+    for _ in range(3):
+        flow.record("shoplazza", "store", ok=False)
+    flow.client.hset(keys.breaker("shoplazza", "store"), "open_until", 0)
+    assert flow.gate("store", ACCOUNT).wait_s == 0  # the probe
+    gate = flow.gate("store", ACCOUNT)
+    assert gate.why == "probing"
+    assert gate.wait_s <= flow.policy.recheck_s
+
+
+def test_failures_while_open_do_not_reopen_or_extend_it(flow):
+    for _ in range(3):
+        flow.record("shoplazza", "store", ok=False)
+    open_until = flow.breaker_state("shoplazza", "store")["open_until"]
+    for _ in range(4):  # replies of calls that were in flight when it opened
+        flow.record("shoplazza", "store", ok=False)
+    state = flow.breaker_state("shoplazza", "store")
+    assert (state["opened"], state["open_until"]) == ("1", open_until)

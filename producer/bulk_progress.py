@@ -1,0 +1,90 @@
+"""A batch's progress: its commands counted by state, read in pipelined chunks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from producer.batches import CHUNK, Batches, BatchMeta, BatchState
+from producer.bulk_store import command_fields
+from schemas import TERMINAL_STATES, CommandState
+
+MISSING = "missing"  # the record expired (or never was): counted as finished
+# States a command never leaves; ``dead`` is not one of them (an operator may replay it).
+FINAL_STATES = frozenset(
+    {CommandState.SUCCEEDED, CommandState.ALREADY_DONE, CommandState.DISCARDED}
+)
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """A batch's commands by state at one moment."""
+
+    meta: BatchMeta
+    counts: Counter[str]  # CommandState values, and ``missing``
+    total: int  # distinct commands of the batch so far
+
+    @property
+    def finished(self) -> int:
+        """Commands in an end state (dead ones included)."""
+        return sum(n for state, n in self.counts.items() if _ended(state))
+
+    @property
+    def done(self) -> bool:
+        """Admission is over and every command has ended."""
+        return self.meta.state is not BatchState.ADMITTING and self.finished == self.total
+
+    def as_json(self) -> dict[str, object]:
+        """For ``--json`` and scripts."""
+        return {
+            "batch_id": self.meta.batch_id,
+            "file_name": self.meta.file_name,
+            "rows": self.meta.rows,
+            "state": self.meta.state,
+            "cancelled_by": self.meta.cancelled_by,
+            "admitted": {str(a): n for a, n in self.meta.admitted.items()},
+            "commands": self.total,
+            "finished": self.finished,
+            "done": self.done,
+            "counts": {state: self.counts.get(state, 0) for state in [*CommandState, MISSING]},
+        }
+
+
+def _ended(state: str) -> bool:
+    return state == MISSING or state in TERMINAL_STATES
+
+
+class ProgressReader:
+    """Reads a batch's progress again and again, re-reading only commands that may change.
+
+    It keeps the batch's command ids (about 80 bytes each) and the states that are final, so a
+    watch of 100,000 commands re-reads only the unfinished ones on each tick.
+    """
+
+    def __init__(self, batches: Batches, batch_id: str) -> None:
+        self.batches = batches
+        self.batch_id = batch_id
+        self._ids: list[str] = []
+        self._final: dict[int, str] = {}
+
+    def read(self) -> BatchProgress:
+        """The progress now.
+
+        Raises:
+            UnknownBatch: no such batch.
+        """
+        meta = self.batches.meta(self.batch_id)
+        for chunk in self.batches.command_ids(self.batch_id, start=len(self._ids)):
+            self._ids.extend(chunk)
+        counts: Counter[str] = Counter(self._final.values())
+        open_indexes = [i for i in range(len(self._ids)) if i not in self._final]
+        client = self.batches.client
+        for start in range(0, len(open_indexes), CHUNK):
+            indexes = open_indexes[start : start + CHUNK]
+            fields = command_fields(client, [self._ids[i] for i in indexes], ["state"])
+            for index, (state,) in zip(indexes, fields, strict=True):
+                value = state or MISSING
+                counts[value] += 1
+                if value in FINAL_STATES:
+                    self._final[index] = value
+        return BatchProgress(meta, counts, len(self._ids))

@@ -1,0 +1,121 @@
+"""Operator actions shared by the pages and the JSON API, with errors as HTTP statuses."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi import HTTPException
+
+from producer.validation import check_account, to_command
+from providers.errors import InvalidSubmission, OrderCmdError
+from schemas import CommandRecord, CommandState
+from web.state import AppState
+from worker.deadletters import DeadLetters, NotADeadLetter
+from worker.records import read_record
+from worker.replay_edit import edit_and_replay
+from worker.replay_runs import BulkRuns
+from worker.search import Search
+
+
+def search_of(state: AppState) -> Search:
+    """A search over the app's store, knowing its configured accounts."""
+    accounts = {name: str(account.provider) for name, account in state.settings.accounts.items()}
+    return Search(state.store.client, accounts)
+
+
+def runs_of(state: AppState) -> BulkRuns:
+    """Bulk runs over the app's store."""
+    return BulkRuns(state.store, search_of(state), state.publish)
+
+
+@contextmanager
+def http_errors() -> Iterator[None]:
+    """Ordercmd's errors as HTTP errors: 404/409 not dead, 422 invalid, 400 otherwise."""
+    try:
+        yield
+    except NotADeadLetter as exc:
+        raise HTTPException(404 if str(exc).startswith("no ") else 409, str(exc)) from None
+    except InvalidSubmission as exc:
+        detail = [{"field": field, "problem": problem} for field, problem in exc.problems]
+        raise HTTPException(422, detail) from None
+    except OrderCmdError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+def get_record(state: AppState, command_id: str) -> CommandRecord:
+    """A command's record.
+
+    Raises:
+        HTTPException: 404 when unknown or expired.
+    """
+    record = read_record(state.store.client, command_id)
+    if record is None:
+        raise HTTPException(404, f"no command {command_id} (unknown, or expired)")
+    return record
+
+
+def replay(state: AppState, command_id: str, *, actor: str, why: str) -> CommandState:
+    """Replay one dead letter and send its message when it heads its lane."""
+    with http_errors():
+        result = DeadLetters(state.store).replay(command_id, actor=actor, why=why)
+    if result is CommandState.QUEUED:
+        state.publish([command_id])
+    return result
+
+
+def edit(
+    state: AppState, command_id: str, command: Mapping[str, Any], *, actor: str, why: str
+) -> CommandState:
+    """Validate an edited command like the producer would, then replay it in place."""
+    with http_errors():
+        model = to_command(command)
+        check_account(model, state.settings)
+        result = edit_and_replay(state.store, command_id, model, actor=actor, why=why)
+    if result is CommandState.QUEUED:
+        state.publish([command_id])
+    return result
+
+
+def parse_json_object(text: str) -> dict[str, Any]:
+    """The operator's edited JSON.
+
+    Raises:
+        HTTPException: 422 when it is not a JSON object.
+    """
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise HTTPException(422, f"command: not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise HTTPException(422, "command: a JSON object is needed")
+    return data
+
+
+def discard(state: AppState, command_id: str, *, actor: str, why: str) -> None:
+    """Discard one dead letter for good."""
+    with http_errors():
+        DeadLetters(state.store).discard(command_id, actor=actor, why=why)
+
+
+def start_run(state: AppState, run_id: str, *, actor: str, rate_per_s: float) -> None:
+    """Start a planned run and drive it in a background thread of this process.
+
+    Raises:
+        HTTPException: 409 when the run is not planned (already started, done or cancelled).
+    """
+    runs = runs_of(state)
+    with http_errors():
+        runs.require(run_id)
+    if not runs.start(run_id, actor=actor, rate_per_s=rate_per_s):
+        raise HTTPException(409, f"bulk run {run_id} is not waiting to start")
+    threading.Thread(target=runs.drive, args=(run_id,), name=f"run-{run_id}", daemon=True).start()
+
+
+def resume_run(state: AppState, run_id: str) -> None:
+    """Drive a running run again whose driver stopped (its web process restarted)."""
+    runs = runs_of(state)
+    threading.Thread(target=runs.drive, args=(run_id,), name=f"run-{run_id}", daemon=True).start()

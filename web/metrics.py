@@ -1,0 +1,120 @@
+"""``/metrics``: Prometheus text from the counters in Redis, so every worker is counted.
+
+Guarded by an operator's API token (viewer tokens do): Prometheus sends it with
+``authorization: {credentials: <token>}`` in its scrape config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+import redis
+from fastapi import APIRouter, Depends, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.core import (
+    CollectorRegistry,
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from web import stats
+from web.auth import Principal
+from web.guards import api_user
+from web.state import AppState, app_state
+from worker.clock import utcnow
+
+router = APIRouter(tags=["metrics"])
+COUNTERS = (  # stats family, metric name, help, labels
+    ("done", "ordercmd_commands", "Commands finished", ["provider", "kind", "outcome"]),
+    ("dead", "ordercmd_dead_lettered", "Commands dead-lettered", ["provider", "reason"]),
+    ("retry", "ordercmd_retries", "Retries scheduled", ["provider", "kind"]),
+)
+HISTOGRAMS = (  # stats family, metric name, help
+    ("latency_ms", "ordercmd_latency_seconds", "Admission to end state"),
+    ("retry_delay_ms", "ordercmd_retry_delay_seconds", "Delay before a scheduled retry"),
+)
+
+
+class StoreCollector(Collector):
+    """Renders ``ordercmd:stats`` and the queue depths as Prometheus metrics."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def collect(self) -> Iterator[Metric]:
+        """Every metric, read from Redis at scrape time."""
+        families = stats.all_time(self.client)
+        for family, name, doc, labels in COUNTERS:
+            counter = CounterMetricFamily(name, doc, labels=labels)
+            for values, count in sorted(families.get(family, {}).items()):
+                if len(values) == len(labels):
+                    counter.add_metric(list(values), count)
+            yield counter
+        yield from self._histograms(families)
+        yield self._attempts(families)
+        yield from self._depths()
+
+    @staticmethod
+    def _histograms(families: stats.Families) -> Iterator[Metric]:
+        for family, name, doc in HISTOGRAMS:
+            metric = HistogramMetricFamily(name, doc, labels=["provider"])
+            buckets = families.get(family, {})
+            sums = families.get(f"{family}_sum", {})
+            for provider in sorted({labels[0] for labels in buckets}):
+                cumulative = stats.histogram(buckets, provider)
+                metric.add_metric(
+                    [provider],
+                    [(le if le == "+Inf" else str(int(le) / 1000), n) for le, n in cumulative],
+                    sum_value=sums.get((provider,), 0.0) / 1000,
+                )
+            yield metric
+
+    @staticmethod
+    def _attempts(families: stats.Families) -> Metric:
+        metric = HistogramMetricFamily(
+            "ordercmd_command_attempts", "Provider attempts per finished command (10 = 10+)",
+            labels=["provider"],
+        )  # fmt: skip
+        counts = families.get("attempts", {})
+        for provider in sorted({labels[0] for labels in counts}):
+            total, weighted, buckets = 0.0, 0.0, []
+            for n in range(11):
+                total += counts.get((provider, str(n)), 0.0)
+                weighted += n * counts.get((provider, str(n)), 0.0)
+                buckets.append((str(float(n)), total))
+            metric.add_metric([provider], [*buckets, ("+Inf", total)], sum_value=weighted)
+        return metric
+
+    def _depths(self) -> Iterator[Metric]:
+        depths = stats.depths(self.client)
+        for name, doc, value in (
+            (
+                "ordercmd_dispatched",
+                "Commands with a message out, not yet claimed",
+                depths.dispatched,
+            ),
+            ("ordercmd_running", "Commands claimed by a worker", depths.running),
+            ("ordercmd_schedule_depth", "Commands waiting in the retry schedule", depths.scheduled),
+            ("ordercmd_dead_letters", "Commands in the dead-letter queue", depths.dead),
+        ):
+            yield GaugeMetricFamily(name, doc, value=value)
+        age_s = 0.0
+        if depths.oldest_dead_ms is not None:
+            age_s = max(0.0, utcnow().timestamp() - depths.oldest_dead_ms / 1000)
+        yield GaugeMetricFamily(
+            "ordercmd_dead_letter_oldest_age_seconds", "Age of the oldest dead letter", value=age_s
+        )
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+def metrics(
+    state: Annotated[AppState, Depends(app_state)], _: Annotated[Principal, Depends(api_user)]
+) -> Response:
+    """Prometheus metrics (text exposition format); needs an operator's bearer token."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(state.store.client))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,100 @@
+"""The overview page: outcomes by provider, kind and state, retries, dead letters, charts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from schemas import CommandKind, DeadReason, Provider
+from web import stats
+from web.auth import Principal
+from web.guards import page_user
+from web.render import render
+from web.state import AppState, app_state
+from worker import keys
+from worker.records import read_records
+
+router = APIRouter(include_in_schema=False)
+OUTCOMES = ("succeeded", "already_done", "dead")
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(
+    request: Request,
+    state: Annotated[AppState, Depends(app_state)],
+    user: Annotated[Principal, Depends(page_user)],
+) -> HTMLResponse:
+    """What is failing, why, and where, at a glance."""
+    client = state.store.client
+    now_ms = int(client.time()[0]) * 1000
+    hours = stats.hourly(client, now_ms)
+    families = stats.all_time(client)
+    retrying = [str(i) for i in client.zrange(keys.schedule(), 0, 9)]
+    pipe = client.pipeline(transaction=False)
+    for reason in DeadReason:
+        pipe.zcard(keys.dead_letters_by("reason", reason))
+    by_reason = dict(zip([r.value for r in DeadReason], pipe.execute(), strict=True))
+    return render(
+        request, "overview.html", user,
+        outcomes=outcome_table(hours), outcome_names=OUTCOMES,
+        depths=stats.depths(client), dead_by_reason=by_reason,
+        retrying=[r for r in read_records(client, retrying) if r],
+        health=provider_health(hours[-1][1], families),
+        throughput=bars([sum(h["done"].values()) if "done" in h else 0 for _, h in hours],
+                        [ms for ms, _ in hours]),
+        latency=bars(_latency_counts(families), list(stats.BUCKETS_MS)),
+    )  # fmt: skip
+
+
+def outcome_table(hours: list[tuple[int, stats.Families]]) -> list[dict[str, Any]]:
+    """One row per provider and kind: finished by outcome in the last hour and the last day."""
+    last_hour: Counter[tuple[str, ...]] = Counter(hours[-1][1].get("done", {}))
+    last_day: Counter[tuple[str, ...]] = Counter()
+    for _, families in hours:
+        last_day.update(families.get("done", {}))
+    return [
+        {"provider": p.value, "kind": k.value,
+         "hour": [int(last_hour[(p.value, k.value, o)]) for o in OUTCOMES],
+         "day": [int(last_day[(p.value, k.value, o)]) for o in OUTCOMES]}
+        for p in Provider for k in CommandKind
+    ]  # fmt: skip
+
+
+def provider_health(last_hour: stats.Families, families: stats.Families) -> list[dict[str, Any]]:
+    """Per provider: last hour's success rate, latency quantiles; breaker and limits: no data."""
+    rows = []
+    for provider in Provider:
+        done = {k: v for k, v in last_hour.get("done", {}).items() if k[0] == provider.value}
+        total = sum(done.values())
+        ok = sum(v for k, v in done.items() if k[2] in ("succeeded", "already_done"))
+        cumulative = stats.histogram(families.get("latency_ms", {}), provider.value)
+        rows.append({
+            "provider": provider.value, "finished": int(total),
+            "success": f"{ok / total:.0%}" if total else "no data",
+            "p50": stats.quantile(cumulative, 0.5), "p95": stats.quantile(cumulative, 0.95),
+        })  # fmt: skip
+    return rows
+
+
+def _latency_counts(families: stats.Families) -> list[float]:
+    buckets = families.get("latency_ms", {})
+    return [sum(v for k, v in buckets.items() if k[1] == le) for le in stats.BUCKETS_MS]
+
+
+def bars(values: list[float], labels: list[Any], height: int = 80) -> dict[str, Any]:
+    """Geometry of a small SVG bar chart: one bar per value, scaled to the largest."""
+    top = max(values, default=0) or 1
+    width = 12
+    return {
+        "width": len(values) * (width + 2),
+        "height": height,
+        "bars": [
+            {"x": i * (width + 2), "w": width, "h": round(v / top * (height - 2)),
+             "y": height - round(v / top * (height - 2)), "value": int(v), "label": label}
+            for i, (v, label) in enumerate(zip(values, labels, strict=True))
+        ],
+        "max": int(top),
+    }  # fmt: skip
