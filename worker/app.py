@@ -97,6 +97,7 @@ def build_store(settings: Settings) -> CommandStore:
         retention_s=settings.key_retention_s,
         guard_ms=round(settings.dispatch_guard_s * 1000),
         lease_ms=round(settings.lease_s * 1000),
+        bulk_guard_ms=round(settings.bulk_dispatch_guard_s * 1000),
     )
     return CommandStore(redis_client(store_url(settings)), limits)
 

@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     dead_letter_max_age_s: int = Field(default=30 * 24 * 3600, gt=0)
     dead_letter_max_count: int = Field(default=1_000_000, gt=0)
     dispatch_guard_s: float = Field(default=300.0, gt=0)  # re-send a message not claimed by then
+    bulk_dispatch_guard_s: float = Field(default=3600.0, gt=0)  # the same for bulk commands
     scheduler_tick_s: float = Field(default=0.5, gt=0)
     visibility_timeout_s: int = Field(default=3600, gt=0)
     breaker: BreakerPolicy = Field(default_factory=BreakerPolicy)

@@ -65,6 +65,12 @@ class StoreLimits:
     retention_s: int
     guard_ms: int  # re-send a dispatched message not claimed within this
     lease_ms: int
+    bulk_guard_ms: int | None = None  # the same for bulk commands (default: guard_ms)
+
+    @property
+    def bulk_guard(self) -> int:
+        """The guard of bulk commands, which wait behind long backlogs by design."""
+        return self.guard_ms if self.bulk_guard_ms is None else self.bulk_guard_ms
 
 
 class CommandStore:
@@ -123,6 +129,7 @@ class CommandStore:
                 lane,
                 self.limits.retention_s,
                 self.limits.guard_ms,
+                self.limits.bulk_guard,
             ],
             client=pipe,
         )
@@ -215,6 +222,7 @@ class CommandStore:
                 envelope.command.provider,
                 envelope.command.kind,
                 keys.stats_hour(""),
+                self.limits.bulk_guard,
             ],
         )
         if reply[0] == "fenced":
@@ -265,7 +273,7 @@ class CommandStore:
         """Ids that need a (re-)sent message: due retries, unclaimed dispatches, dead leases."""
         reply = self.scripts.promote(
             keys=[keys.schedule(), keys.dispatch(), keys.running()],
-            args=[limit, self.limits.guard_ms],
+            args=[limit, self.limits.guard_ms, self.limits.bulk_guard],
         )
         return [str(command_id) for command_id in reply]
 

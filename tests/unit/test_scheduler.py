@@ -85,3 +85,17 @@ def test_a_failing_tick_does_not_stop_the_loop(sent):
         store.client.hget(f"ordercmd:cmd:{store.admit(make_envelope()).command_id}", "state")
         == CommandState.QUEUED
     )
+
+
+def test_bulk_messages_get_the_longer_guard(sent):
+    client = fakeredis.FakeRedis(decode_responses=True)
+    store = CommandStore(
+        client, StoreLimits(retention_s=3600, guard_ms=0, lease_ms=60_000, bulk_guard_ms=3_600_000)
+    )
+    live = store.admit(make_envelope("live"))
+    bulk = store.admit(
+        make_envelope("bulk", order_id="BO-2").model_copy(update={"source": "bulk:b1"})
+    )
+    Scheduler(store, sent.extend, tick_s=1).run_once()
+    assert sent == [live.command_id], "the bulk message is not re-sent within the hour"
+    assert bulk.command_id not in sent

@@ -3,7 +3,7 @@
 --       7 dead letters by reason, 8 dead letters by provider, 9 stats
 -- ARGV: 1 id, 2 token, 3 state, 4 attempt json or '', 5 dead reason or '', 6 message,
 --       7 retention s, 8 guard ms, 9 command key prefix, 10 provider, 11 kind,
---       12 hourly stats key prefix
+--       12 hourly stats key prefix, 13 bulk guard ms
 local f = redis.call('HMGET', KEYS[1], 'state', 'token')
 if f[1] ~= 'running' or f[2] ~= ARGV[2] then return {'fenced', f[1] or ''} end
 local now = now_ms()
@@ -29,5 +29,6 @@ local fields = {'done|' .. provider .. '|' .. ARGV[11] .. '|' .. ARGV[3],
 if ARGV[3] == 'dead' then table.insert(fields, 'dead|' .. provider .. '|' .. ARGV[5]) end
 count_outcome(KEYS[9], ARGV[12], now, fields)
 redis.call('HINCRBY', KEYS[9], 'latency_ms_sum|' .. provider, latency)
-local nxt = release_lane(KEYS[4], ARGV[1], ARGV[9], KEYS[5], now, tonumber(ARGV[8]))
+local nxt = release_lane(KEYS[4], ARGV[1], ARGV[9], KEYS[5], now, tonumber(ARGV[8]),
+  tonumber(ARGV[13]))
 return {'ok', nxt}

@@ -4,15 +4,22 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- How long a command's message may go unclaimed before it is sent again. Bulk commands (ids
+-- starting 'b-', see worker/queues.py) wait behind long backlogs, so they get a longer guard.
+local function guard_for(id, guard_ms, bulk_guard_ms)
+  if string.sub(id, 1, 2) == 'b-' then return bulk_guard_ms end
+  return guard_ms
+end
+
 -- Drop `id` from its lane; if the next command was waiting behind it, queue it for dispatch.
-local function release_lane(lane_key, id, cmd_prefix, dispatch_key, now, guard_ms)
+local function release_lane(lane_key, id, cmd_prefix, dispatch_key, now, guard_ms, bulk_guard_ms)
   redis.call('LREM', lane_key, 1, id)
   local nxt = redis.call('LINDEX', lane_key, 0)
   if nxt then
     local key = cmd_prefix .. nxt
     if redis.call('HGET', key, 'state') == 'waiting' then
       redis.call('HSET', key, 'state', 'queued', 'updated_ms', now)
-      redis.call('ZADD', dispatch_key, now + guard_ms, nxt)
+      redis.call('ZADD', dispatch_key, now + guard_for(nxt, guard_ms, bulk_guard_ms or guard_ms), nxt)
       return nxt
     end
   end
