@@ -39,11 +39,11 @@ from worker.clock import from_ms, utcnow
 from worker.decisions import Decision
 from worker.failures import error_name, permanent, rate_limited, transient
 from worker.runtime import Runtime
+from worker.settings import LEASE_MARGIN_CALLS
 from worker.store import Claim, LeaseLost
 
 log = structlog.get_logger("ordercmd.worker")
 
-LEASE_MARGIN_CALLS = 3  # a delivery must have time left for this many provider calls
 WAIT_REASONS = {
     "open": "circuit breaker open for {account}",
     "probing": "circuit breaker half-open for {account}: waiting for its probe",
@@ -161,6 +161,10 @@ def _attempt(claim: Claim, runtime: Runtime, started: float) -> Decision:
         found, _ = _reconcile(provider, command, since)
         if found is not None:
             return found
+        # the read may have been slow: the call gets a whole lease of its own, or none at all
+        if not runtime.store.extend_lease(claim):
+            return decisions.lease_too_short(reconcile_first=True)
+        started = time.monotonic()
     if not _lease_allows_call(claim, runtime, started):
         return decisions.lease_too_short(reconcile_first=claim.reconcile_first)
     try:

@@ -32,3 +32,4 @@ class Scripts:
         self.gate = client.register_script(source("gate"))
         self.breaker = client.register_script(source("breaker"))
         self.pause = client.register_script(source("pause"))
+        self.extend = client.register_script(source("extend"))

@@ -17,7 +17,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -39,6 +39,9 @@ class RetryPolicy(BaseModel):
     cap_s: float = Field(default=600.0, gt=0)
     max_attempts: int = Field(default=8, ge=1, le=100)  # 5xx, 408 and network errors
     max_unprocessable: int = Field(default=5, ge=1, le=100)  # 422 / 409 / 423
+
+
+LEASE_MARGIN_CALLS = 3  # a delivery must have lease left for this many provider calls
 
 
 class BreakerPolicy(BaseModel):
@@ -91,6 +94,17 @@ class Settings(BaseSettings):
         if config:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
         return tuple(sources)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_calls(self) -> Settings:
+        """A lease shorter than a few provider calls could never let a command through."""
+        for name, account in self.accounts.items():
+            if self.lease_s <= LEASE_MARGIN_CALLS * account.timeout_s:
+                raise ValueError(
+                    f"lease_s ({self.lease_s:g}) must exceed {LEASE_MARGIN_CALLS} x "
+                    f"accounts.{name}.timeout_s ({account.timeout_s:g})"
+                )
+        return self
 
     def retry_policy(self, provider: str) -> RetryPolicy:
         """The retry policy for ``provider``: its own entry, else the defaults."""

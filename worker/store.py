@@ -269,6 +269,14 @@ class CommandStore:
         if reply[0] == "fenced":
             raise LeaseLost(claim.command_id, reply[1])
 
+    def extend_lease(self, claim: Claim) -> bool:
+        """Renew the claim's lease for another full period; False when it was lost."""
+        renewed = self.scripts.extend(
+            keys=[keys.command(claim.command_id), keys.running()],
+            args=[claim.command_id, claim.token, self.limits.lease_ms],
+        )
+        return bool(renewed)
+
     def due_messages(self, *, limit: int = 500) -> list[str]:
         """Ids that need a (re-)sent message: due retries, unclaimed dispatches, dead leases."""
         reply = self.scripts.promote(

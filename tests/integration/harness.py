@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +94,7 @@ class WorkerProcess:
 # --- Helpers of the fault suite (tests/integration/test_faults_*.py) ---
 
 
-def settle_all(client, command_ids: list[str], *, timeout_s: float) -> dict:
+def settle_all(client: Any, command_ids: list[str], *, timeout_s: float) -> dict[str, Any]:
     """Wait until every command rests in an end state; return their records by id.
 
     ``client`` is a Redis client of the command store. At the deadline this fails saying how
@@ -104,7 +104,7 @@ def settle_all(client, command_ids: list[str], *, timeout_s: float) -> dict:
 
     from worker.records import read_records
 
-    settled = {}
+    settled: dict[str, Any] = {}
     pending = list(dict.fromkeys(command_ids))
     deadline = time.monotonic() + timeout_s
     while True:
@@ -130,7 +130,7 @@ def settle_all(client, command_ids: list[str], *, timeout_s: float) -> dict:
         time.sleep(0.1)
 
 
-def running_claims(client) -> dict[str, int]:
+def running_claims(client: Any) -> dict[str, int]:
     """``{command id: ms left on its lease}`` of every command a delivery holds now.
 
     ``client`` is a Redis client of the command store; times are Redis's. A claim's age is
@@ -151,7 +151,7 @@ def running_claims(client) -> dict[str, int]:
     }
 
 
-def mutations_per_key(mutations: list[dict]) -> dict[str, int]:
+def mutations_per_key(mutations: list[dict[str, Any]]) -> dict[str, int]:
     """How many applied provider mutations carry each idempotency key."""
     counts: dict[str, int] = {}
     for mutation in mutations:
@@ -160,7 +160,7 @@ def mutations_per_key(mutations: list[dict]) -> dict[str, int]:
     return counts
 
 
-def replayed_mutations(requests: dict) -> int:
+def replayed_mutations(requests: dict[str, Any]) -> int:
     """Mutations the sandbox answered from its ``Idempotency-Key`` cache.
 
     Each is a re-send that a provider without that header (all three real ones) would have
@@ -172,7 +172,7 @@ def replayed_mutations(requests: dict) -> int:
 ACCOUNT_OF = {"backd": "acme", "shoplazza": "store", "fastpod": "pod"}  # in ordercmd_env
 
 
-def order_command(provider: str, kind: str, order_id: str, **fields: object) -> dict:
+def order_command(provider: str, kind: str, order_id: str, **fields: object) -> dict[str, Any]:
     """A command input for the ``ordercmd_env`` account of ``provider``."""
     return {
         "kind": kind,
@@ -205,14 +205,14 @@ def retry_budget(*, max_attempts: int, base_s: float, cap_s: float) -> dict[str,
     }
 
 
-def warm_up(sandbox, producer, store, *, timeout_s: float = 30.0) -> None:
+def warm_up(sandbox: Any, producer: Any, store: Any, *, timeout_s: float = 30.0) -> None:
     """Run one FastPOD cancel through the workers: returns once a worker consumes commands."""
     order_id = sandbox.admin.create_orders("fastpod", "new_order", 1)[0]
     command_id = producer.submit(order_command("fastpod", "cancel", order_id)).command_id
     settle_all(store.client, [command_id], timeout_s=timeout_s)
 
 
-def roomy(sandbox):
+def roomy(sandbox: Any) -> Any:
     """``sandbox`` with Shoplazza's leaky bucket out of the way; returns it.
 
     The bucket's shape outlives ``admin.reset`` (another test may have shrunk it).

@@ -155,6 +155,7 @@ def driven() -> list[Call]:
     a, b, c, d = ids
     store.due_messages()  # promote
     claim = take(store, a)
+    store.extend_lease(claim)
     store.retry(claim, None, delay_s=0, spend=Spend.ATTEMPT, reconcile_first=False)
     store.finish(take(store, a), CommandState.DEAD, None, reason=DeadReason.NOT_FOUND)  # b next
     store.discard_pending(b, actor="t", why="test")  # the head goes: c is queued
@@ -188,6 +189,7 @@ NOT_ONE_SLOT = {
     "discard": "command, dead-letter indexes, audit and attempts differ in slot",
     "trim": "deletes records and by-reason/by-provider indexes named from ARGV[4]/ARGV[5]",
     "discard_pending": "release_lane writes the next command's hash, named from ARGV[5]",
+    "extend": "the command's hash and the global running set differ in slot",
 }
 
 

@@ -31,7 +31,7 @@ base_url = "https://api.fastpod.example"
 token = "pod_TOKEN_TOPSECRET"
 """
 POLICIES = """
-lease_s = 42
+lease_s = 142
 [retry.backd]
 base_s = 0.5
 cap_s = 30
@@ -78,19 +78,19 @@ def test_the_toml_file_is_read(write_config):
     assert settings.account("shop").access_token.get_secret_value() == "shp_TOKEN_TOPSECRET"  # type: ignore[union-attr]
     assert settings.retry_policy("backd") == RetryPolicy(base_s=0.5, cap_s=30, max_attempts=3)
     assert settings.retry_policy("fastpod") == RetryPolicy()
-    assert settings.lease_s == 42
+    assert settings.lease_s == 142
 
 
 def test_the_environment_overrides_the_file(write_config, monkeypatch):
     # Given a file, and environment variables for a top-level and a nested setting
     write_config(POLICIES, BACKD)
-    monkeypatch.setenv("ORDERCMD_LEASE_S", "7")
+    monkeypatch.setenv("ORDERCMD_LEASE_S", "77")
     monkeypatch.setenv("ORDERCMD_RETRY__BACKD__BASE_S", "0.25")
     monkeypatch.setenv("ORDERCMD_ACCOUNTS__ACME__TIMEOUT_S", "3")
     # When the settings are loaded
     settings = load_settings()
     # Then the environment wins, field by field; the rest still comes from the file
-    assert settings.lease_s == 7
+    assert settings.lease_s == 77
     assert settings.retry_policy("backd") == RetryPolicy(base_s=0.25, cap_s=30, max_attempts=3)
     acme = settings.account("acme")
     assert (acme.timeout_s, acme.public_key) == (3.0, "pk_live_acme")  # type: ignore[union-attr]
@@ -205,3 +205,11 @@ def test_secrets_never_show_in_repr_str_or_dumps(write_config):
     for text in shown:
         assert_no_secret(text)
     assert "**********" in repr(settings)
+
+
+def test_a_lease_shorter_than_three_calls_is_refused_at_startup(monkeypatch, tmp_path):
+    config = tmp_path / "ordercmd.toml"
+    config.write_text("lease_s = 40\n" + FASTPOD)
+    monkeypatch.setenv("ORDERCMD_CONFIG", str(config))
+    with pytest.raises(ConfigError, match=r"lease_s \(40\) must exceed 3 x accounts.pod.timeout_s"):
+        load_settings()

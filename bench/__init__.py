@@ -1,0 +1,1 @@
+"""Benchmarks of issue 5: each ``p*.py`` prints its figures as ratios measured in one run."""

@@ -1,0 +1,85 @@
+"""P1: end-to-end commands/s of ordercmd against a bare Celery task doing the same HTTP call.
+
+Both drain a queue of N pre-loaded Backd cancels through one worker with the same pool and
+concurrency, on the same Redis (store and broker) and the same in-process sandbox. The rate
+is provider mutations per second between the 10% and 90% marks (start-up and tail left out).
+Each case runs twice, the order of the two systems swapped, and the ratio is of the means.
+Target: ordercmd >= 0.8x the bare task.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from bench.report import header, table, verdict
+from bench.runs import drain
+from bench.stage import apply_env, stage
+
+CONCURRENCY = 8
+CASES = [(0, "threads", 600), (0, "prefork", 600), (50, "threads", 400), (50, "prefork", 400)]
+ORDERS = [("ordercmd", "bare"), ("bare", "ordercmd")]
+TARGET = 0.8
+HEADERS = [
+    "latency",
+    "pool",
+    "N",
+    "ordercmd/s",
+    "bare/s",
+    "ratio",
+    "rounds",
+    "cpu ms",
+    "bare cpu ms",
+    "cpu ratio",
+    "",
+]
+
+
+def main() -> None:
+    header(
+        "P1 throughput: ordercmd vs bare Celery task (commands/s, higher is better)",
+        f"one worker, concurrency {CONCURRENCY}, Backd cancels pre-loaded, AOF on, "
+        f"{len(ORDERS)} rounds per case; target >= {TARGET}x",
+    )
+    rows = []
+    with stage("p1") as bench:
+        settings = apply_env(bench.env())
+        for latency_ms, pool, n in CASES:
+            rates: dict[str, list[float]] = {"ordercmd": [], "bare": []}
+            cpu: dict[str, list[float]] = {"ordercmd": [], "bare": []}
+            for order in ORDERS:
+                for system in order:
+                    bench.reset(latency_ms=latency_ms)
+                    run = drain(bench, system, settings, pool=pool, concurrency=CONCURRENCY, n=n)
+                    rates[system].append(run.rate_per_s)
+                    cpu[system].append(run.worker_cpu_ms + run.redis_cpu_ms)
+            ours, bare = statistics.mean(rates["ordercmd"]), statistics.mean(rates["bare"])
+            each = " ".join(
+                f"{o / b:.2f}" for o, b in zip(rates["ordercmd"], rates["bare"], strict=True)
+            )
+            ratio = ours / bare
+            cpu_ours, cpu_bare = statistics.mean(cpu["ordercmd"]), statistics.mean(cpu["bare"])
+            rows.append(
+                [
+                    f"{latency_ms} ms",
+                    pool,
+                    n,
+                    ours,
+                    bare,
+                    f"{ratio:.2f}x",
+                    each,
+                    cpu_ours,
+                    cpu_bare,
+                    f"{cpu_bare / cpu_ours:.2f}x",
+                    verdict(ratio >= TARGET),
+                ]
+            )
+            print(table(HEADERS, rows).splitlines()[-1], flush=True)
+    print()
+    print(table(HEADERS, rows))
+    print("ratio = ordercmd/s over bare/s (means of the rounds); cpu ms = worker + redis-server")
+    print("CPU per command between the 10% and 90% marks; cpu ratio = bare over ordercmd, the")
+    print("throughput ratio a machine with no other load and no waiting would approach")
+
+
+if __name__ == "__main__":
+    main()
