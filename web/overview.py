@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from schemas import CommandKind, DeadReason, Provider
 from web import stats
 from web.auth import Principal
+from web.flow_view import flow_summary
 from web.guards import page_user
 from web.render import render
 from web.state import AppState, app_state
@@ -43,6 +44,7 @@ def overview(
         depths=stats.depths(client), dead_by_reason=by_reason,
         retrying=[r for r in read_records(client, retrying) if r],
         health=provider_health(hours[-1][1], families),
+        flow={p.value: flow_summary(client, state.settings, p) for p in Provider},
         throughput=bars([sum(h["done"].values()) if "done" in h else 0 for _, h in hours],
                         [ms for ms, _ in hours]),
         latency=bars(_latency_counts(families), list(stats.BUCKETS_MS)),
@@ -64,7 +66,7 @@ def outcome_table(hours: list[tuple[int, stats.Families]]) -> list[dict[str, Any
 
 
 def provider_health(last_hour: stats.Families, families: stats.Families) -> list[dict[str, Any]]:
-    """Per provider: last hour's success rate, latency quantiles; breaker and limits: no data."""
+    """Per provider: last hour's success rate and latency quantiles."""
     rows = []
     for provider in Provider:
         done = {k: v for k, v in last_hour.get("done", {}).items() if k[0] == provider.value}

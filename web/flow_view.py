@@ -1,0 +1,33 @@
+"""Per-provider flow-control summaries for the overview: breakers open, pauses, rate limits."""
+
+from __future__ import annotations
+
+import redis
+
+from schemas import Provider
+from worker import keys
+from worker.flow import DEFAULT_RATES
+from worker.settings import Settings
+
+
+def flow_summary(client: redis.Redis, settings: Settings, provider: Provider) -> dict[str, str]:
+    """One line each for the provider's breakers and rate limits, over its configured accounts."""
+    names = sorted(n for n, a in settings.accounts.items() if a.provider == provider)
+    if not names:
+        return {"breaker": "no account", "rate": "no account"}
+    pipe = client.pipeline(transaction=False)
+    for name in names:
+        pipe.hget(keys.breaker(provider, name), "state")
+        pipe.pttl(keys.rate_pause(provider, name))
+    replies = pipe.execute()
+    states, pauses = replies[0::2], replies[1::2]
+    opened = [n for n, s in zip(names, states, strict=True) if s == "open"]
+    paused = [f"{n} {ms / 1000:.0f} s" for n, ms in zip(names, pauses, strict=True) if ms > 0]
+    default_per_s, _ = DEFAULT_RATES[provider]
+    limits = sorted({settings.accounts[n].rate_per_s or default_per_s for n in names})
+    return {
+        "breaker": f"open: {', '.join(opened)}" if opened else f"closed ({len(names)} account(s))",
+        "rate": (f"paused after 429: {', '.join(paused)}; " if paused else "")
+        + "limit "
+        + ", ".join(f"{per_s:g}/s" for per_s in limits),
+    }
