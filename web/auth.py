@@ -111,7 +111,7 @@ def principal_named(web: WebSettings, name: object) -> Principal | None:
 def sign_in_key(name: str, address: str) -> str:
     """String: sign-in attempts of one user from one address this minute."""
     digest = hashlib.sha256(f"{name}\n{address}".encode()).hexdigest()[:32]
-    return f"{keys.PREFIX}:signin:{digest}"
+    return keys.sign_in_attempts(digest)
 
 
 def sign_in_allowed(client: redis.Redis, name: str, address: str, per_minute: int) -> bool:

@@ -134,3 +134,28 @@ def rate_pause(provider: str, account: str) -> str:
 def workers_seen() -> str:
     """Sorted set: worker node names, by the last time (ms) their scheduler ticked."""
     return f"{PREFIX}:workers"
+
+
+def replay_run(run_id: str) -> str:
+    """Hash: one bulk replay/discard run (status, filter, actor, counters)."""
+    return f"{PREFIX}:run:{run_id}"
+
+
+def replay_run_ids(run_id: str) -> str:
+    """List: the command ids a bulk run has still to act on."""
+    return f"{PREFIX}:run:{run_id}:ids"
+
+
+def replay_run_counts(run_id: str) -> str:
+    """Hash: a run's snapshot counted by ``provider|kind|reason``."""
+    return f"{PREFIX}:run:{run_id}:counts"
+
+
+def replay_runs() -> str:
+    """Sorted set: bulk runs by creation time (ms)."""
+    return f"{PREFIX}:runs"
+
+
+def sign_in_attempts(digest: str) -> str:
+    """String: sign-in attempts of one (user, address) digest this minute."""
+    return f"{PREFIX}:signin:{digest}"

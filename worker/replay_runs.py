@@ -28,26 +28,6 @@ RUN_TTL_S = 7 * 24 * 3600  # runs (and their snapshots) are kept a week
 RESULTS = ("queued", "waiting", "discarded", "skipped")
 
 
-def run_key(run_id: str) -> str:
-    """Hash: one bulk run (status, filter, actor, counters). Belongs in ``worker.keys``."""
-    return f"{keys.PREFIX}:run:{run_id}"
-
-
-def run_ids_key(run_id: str) -> str:
-    """List: ids a bulk run has still to act on."""
-    return f"{keys.PREFIX}:run:{run_id}:ids"
-
-
-def run_counts_key(run_id: str) -> str:
-    """Hash: a run's snapshot counted by ``provider|kind|reason``."""
-    return f"{keys.PREFIX}:run:{run_id}:counts"
-
-
-def runs_key() -> str:
-    """Sorted set: bulk runs by creation time (ms)."""
-    return f"{keys.PREFIX}:runs"
-
-
 class RunAction(StrEnum):
     """What a bulk run does to each dead letter."""
 
@@ -94,20 +74,22 @@ class BulkRuns:
         counts: Counter[str] = Counter()
         for ids in self.search.iter_ids(with_state(where, "dead")):
             if ids:
-                self.client.rpush(run_ids_key(run_id), *ids)
+                self.client.rpush(keys.replay_run_ids(run_id), *ids)
             counts.update(self._groups(ids))
         now_ms = int(self.client.time()[0]) * 1000
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(run_key(run_id), mapping={
+        pipe.hset(keys.replay_run(run_id), mapping={
             "id": run_id, "action": action, "status": "planned", "filter": where.describe(),
             "actor": actor, "why": why, "total": sum(counts.values()), "created_ms": now_ms,
         })  # fmt: skip
         if counts:
-            pipe.hset(run_counts_key(run_id), items=[x for pair in counts.items() for x in pair])
-        for key in (run_key(run_id), run_ids_key(run_id), run_counts_key(run_id)):
+            flat = [x for pair in counts.items() for x in pair]
+            pipe.hset(keys.replay_run_counts(run_id), items=flat)
+        run_keys = (keys.replay_run(run_id), keys.replay_run_ids(run_id))
+        for key in (*run_keys, keys.replay_run_counts(run_id)):
             pipe.expire(key, RUN_TTL_S)
-        pipe.zadd(runs_key(), {run_id: now_ms})
-        pipe.zremrangebyscore(runs_key(), "-inf", now_ms - RUN_TTL_S * 1000)
+        pipe.zadd(keys.replay_runs(), {run_id: now_ms})
+        pipe.zremrangebyscore(keys.replay_runs(), "-inf", now_ms - RUN_TTL_S * 1000)
         pipe.execute()
         return self.require(run_id)
 
@@ -125,9 +107,9 @@ class BulkRuns:
     def get(self, run_id: str) -> Run | None:
         """The run, or ``None`` when unknown or expired."""
         pipe = self.client.pipeline(transaction=False)
-        pipe.hgetall(run_key(run_id))
-        pipe.hgetall(run_counts_key(run_id))
-        pipe.llen(run_ids_key(run_id))
+        pipe.hgetall(keys.replay_run(run_id))
+        pipe.hgetall(keys.replay_run_counts(run_id))
+        pipe.llen(keys.replay_run_ids(run_id))
         data, counts, pending = pipe.execute()
         if not data:
             return None
@@ -150,7 +132,7 @@ class BulkRuns:
 
     def recent(self, limit: int = 20) -> list[Run]:
         """The newest runs first."""
-        ids = self.client.zrevrange(runs_key(), 0, limit - 1)
+        ids = self.client.zrevrange(keys.replay_runs(), 0, limit - 1)
         return [run for run in (self.get(str(i)) for i in ids) if run is not None]
 
     def start(self, run_id: str, *, actor: str, rate_per_s: float) -> bool:
@@ -162,7 +144,7 @@ class BulkRuns:
         return self._op(run_id, "cancel", actor, 0)[0] == "ok"
 
     def _op(self, run_id: str, op: str, actor: str, rate: float) -> list[str]:
-        run_keys = [run_key(run_id), run_ids_key(run_id), keys.audit()]
+        run_keys = [keys.replay_run(run_id), keys.replay_run_ids(run_id), keys.audit()]
         return [str(p) for p in self._script(keys=run_keys, args=[op, actor, rate])]
 
     def step(self, run: Run) -> str | None:
@@ -182,7 +164,7 @@ class BulkRuns:
                 result = str(state)
         except NotADeadLetter:
             result = "skipped"  # replayed, discarded or expired since the plan
-        self.client.hincrby(run_key(run.id), result, 1)
+        self.client.hincrby(keys.replay_run(run.id), result, 1)
         return result
 
     def drive(self, run_id: str, *, progress: Callable[[Run], None] | None = None) -> Run:
