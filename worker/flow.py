@@ -39,12 +39,15 @@ class FlowControl:
         self.scripts = Scripts(client)
         self.client = client
         self.policy = policy or BreakerPolicy()
+        # accounts whose breaker was clean (closed, no failures) at this process's last gate:
+        # a success there changes nothing, so it is not reported (one script call saved)
+        self._clean: set[tuple[str, str]] = set()
 
     def gate(self, account_name: str, account: Account, *, reserved: bool = False) -> Gate:
         """Ask to call ``account`` now (``reserved``: a slot was already held for this call)."""
         per_s, burst = DEFAULT_RATES[account.provider]
         per_s, burst = account.rate_per_s or per_s, account.burst or burst
-        wait_ms, why = self.scripts.gate(
+        wait_ms, why, dirty = self.scripts.gate(
             keys=[
                 keys.breaker(account.provider, account_name),
                 keys.rate(account.provider, account_name),
@@ -58,10 +61,17 @@ class FlowControl:
                 round(self.policy.recheck_s * 1000),
             ],
         )
+        if dirty:
+            self._clean.discard((account.provider, account_name))
+        else:
+            self._clean.add((account.provider, account_name))
         return Gate(int(wait_ms) / 1000, str(why), reserved=why == "rate")
 
     def record(self, provider: str, account_name: str, *, ok: bool) -> str:
         """Tell the breaker how a call went; returns its state (``closed`` or ``open``)."""
+        if ok and (provider, account_name) in self._clean:
+            return "closed"
+        self._clean.discard((provider, account_name))
         return str(
             self.scripts.breaker(
                 keys=[keys.breaker(provider, account_name)],

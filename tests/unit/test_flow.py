@@ -111,3 +111,16 @@ def test_failures_while_open_do_not_reopen_or_extend_it(flow):
         flow.record("shoplazza", "store", ok=False)
     state = flow.breaker_state("shoplazza", "store")
     assert (state["opened"], state["open_until"]) == ("1", open_until)
+
+
+def test_a_success_on_a_clean_breaker_writes_nothing(flow):
+    flow.gate("store", ACCOUNT)
+    assert flow.record("shoplazza", "store", ok=True) == "closed"
+    assert not flow.client.exists(keys.breaker("shoplazza", "store"))
+
+
+def test_a_success_after_failures_resets_them(flow):
+    flow.gate("store", ACCOUNT)
+    flow.record("shoplazza", "store", ok=False)
+    flow.record("shoplazza", "store", ok=True)
+    assert flow.breaker_state("shoplazza", "store")["failures"] == "0"
