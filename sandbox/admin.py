@@ -152,7 +152,7 @@ async def reset(request: Request) -> Response:
     if isinstance(body, JSONResponse):
         return body
     state = get_state(request)
-    state.reset(state.config.model_copy(update=body.model_dump(exclude_none=True)))
+    state.reset(state.start_config.model_copy(update=body.model_dump(exclude_none=True)))
     return JSONResponse({"ok": True})
 
 

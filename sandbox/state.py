@@ -62,6 +62,7 @@ class SandboxState:
     ) -> None:
         self.clock = clock
         self.config = config or SandboxConfig()
+        self.start_config = self.config  # what POST /_admin/reset returns to
         self.stopping = False  # set by SandboxServer.stop: held requests give up
         self.reset()
 

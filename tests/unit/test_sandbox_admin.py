@@ -161,3 +161,12 @@ def test_settings_read_and_change(client):
     assert changed["backd_refusal_status"] == 422
     assert client.get("/_admin/settings").json()["shoplazza_bucket_size"] == 40
     assert client.post("/_admin/settings", json={"shoplazza_bucket_size": 0}).status_code == 400
+
+
+def test_reset_also_undoes_run_time_settings():
+    state = SandboxState(SandboxConfig(orders_per_provider=0))
+    client = TestClient(create_app(state=state))
+    client.post("/_admin/settings", json={"shoplazza_bucket_size": 1})
+    client.post("/_admin/reset", json={"orders_per_provider": 2})
+    assert state.config.shoplazza_bucket_size == 40
+    assert state.config.orders_per_provider == 2
