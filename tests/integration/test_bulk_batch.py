@@ -53,6 +53,9 @@ def roomy_sandbox(sandbox) -> Iterator:
     )
 
 
+DONE = {"already_done": "succeeded"}  # both mean the order shows the command done
+
+
 def bulk_file(sandbox) -> tuple[str, dict[int, tuple[str, str, str]]]:
     """The CSV and, per row, what its report line must say: (admission, state, reason start)."""
     lines, expected = [HEADER], {}
@@ -95,14 +98,19 @@ def test_a_10000_command_batch_runs_to_completion_with_an_exact_report(
     ran_s = time.monotonic() - started - admitted_s
     print(f"{COMMANDS} commands: admitted in {admitted_s:.1f} s, ran in {ran_s:.1f} s")
     assert progress.total == COMMANDS
-    assert progress.counts == {"succeeded": COMMANDS - UNKNOWN_ORDERS, "dead": UNKNOWN_ORDERS}
+    # a delivery slowed past its lease on a loaded machine is re-run, reads the order first and
+    # ends already_done: still exactly one provider mutation (checked below)
+    done = progress.counts.get("succeeded", 0) + progress.counts.get("already_done", 0)
+    assert (done, progress.counts.get("dead")) == (COMMANDS - UNKNOWN_ORDERS, UNKNOWN_ORDERS), (
+        progress.counts
+    )
     out = io.StringIO()
     assert export(Batches(store), result.batch_id, out, ExportFormat.CSV) == len(expected)
     report = list(csv.DictReader(io.StringIO(out.getvalue())))
     wrong = [
         (r["row"], r["admission"], r["state"], r["reason"][:40])
         for r in report
-        if (r["admission"], r["state"]) != expected[int(r["row"])][:2]
+        if (r["admission"], DONE.get(r["state"], r["state"])) != expected[int(r["row"])][:2]
         or not r["reason"].startswith(expected[int(r["row"])][2])
     ]
     assert not wrong, f"{len(wrong)} report rows differ, e.g. {wrong[:5]}"
