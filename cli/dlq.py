@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from typing import Any
 
 import click
 from rich.table import Table
@@ -23,6 +24,20 @@ actor_option = click.option(
     help="Who is acting (audit log).",
 )
 why_option = click.option("--why", required=True, help="Why (kept in the audit log).")
+
+
+def bulk_action_options(func: Any) -> Any:
+    """The options replay and discard share: one id, or a --filter run with its controls."""
+    for option in (
+        actor_option,
+        why_option,
+        yes_option,
+        rate_option,
+        dry_run_option,
+        filter_option,
+    ):
+        func = option(func)
+    return func
 
 
 @click.group()
@@ -83,12 +98,7 @@ yes_option = click.option("--yes", is_flag=True, help="With --filter: do not ask
 
 @dlq.command()
 @click.argument("command_id", required=False)
-@filter_option
-@dry_run_option
-@rate_option
-@yes_option
-@why_option
-@actor_option
+@bulk_action_options
 @readable_errors
 def replay(
     command_id: str | None,
@@ -114,12 +124,7 @@ def replay(
 
 @dlq.command()
 @click.argument("command_id", required=False)
-@filter_option
-@dry_run_option
-@rate_option
-@yes_option
-@why_option
-@actor_option
+@bulk_action_options
 @readable_errors
 def discard(
     command_id: str | None,

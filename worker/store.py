@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -313,13 +313,6 @@ class CommandStore:
     def order_ids(self, lane: str) -> list[str]:
         """Every command admitted for an order, oldest first."""
         return [str(i) for i in self.client.zrange(keys.order_history(lane), 0, -1)]
-
-    def exists(self, command_ids: Iterable[str]) -> list[bool]:
-        """Whether each command still has a record."""
-        pipe = self.client.pipeline(transaction=False)
-        for command_id in command_ids:
-            pipe.exists(keys.command(command_id))
-        return [bool(n) for n in pipe.execute()]
 
 
 class LeaseLost(Exception):
