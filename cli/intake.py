@@ -43,7 +43,7 @@ def stream(stream: str, group: str, consumer: str, count: int, claim_idle_s: flo
     """Read events ({"command": "<json>", "idempotency_key"?, "event_id"?}) until stopped.
 
     Each event is acknowledged only after its command is admitted; an event that is not a valid
-    command is acknowledged and recorded in ordercmd:dead-events:<stream> with the reason.
+    command is acknowledged and recorded in {ordercmd}:dead-events:<stream> with the reason.
     """
     config = StreamConfig(
         stream=stream,

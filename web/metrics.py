@@ -40,7 +40,7 @@ HISTOGRAMS = (  # stats family, metric name, help
 
 
 class StoreCollector(Collector):
-    """Renders ``ordercmd:stats`` and the queue depths as Prometheus metrics."""
+    """Renders ``{ordercmd}:stats`` and the queue depths as Prometheus metrics."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client

@@ -1,8 +1,13 @@
-"""Every Redis key ordercmd uses, built here and only here, under the ``ordercmd:`` prefix."""
+"""Every Redis key ordercmd uses, built here and only here, under the ``{ordercmd}:`` prefix.
+
+The braces are a Redis Cluster hash tag: every key hashes to one slot, so each Lua script may
+touch any of them — including keys it finds at run time, such as the next command of a lane —
+and the store can move to Redis Cluster unchanged (BullMQ tags its keys the same way).
+"""
 
 from __future__ import annotations
 
-PREFIX = "ordercmd"
+PREFIX = "{ordercmd}"
 
 
 def command(command_id: str) -> str:
@@ -113,22 +118,22 @@ def dead_events(stream: str) -> str:
     return f"{PREFIX}:dead-events:{stream}"
 
 
-# The flow-control keys of one account share a hash tag: one script touches all three.
+# The flow-control keys of one account.
 
 
 def breaker(provider: str, account: str) -> str:
     """Hash: the circuit breaker of one provider account (state, failures, open_until)."""
-    return f"{PREFIX}:{{{provider}:{account}}}:breaker"
+    return f"{PREFIX}:breaker:{provider}:{account}"
 
 
 def rate(provider: str, account: str) -> str:
     """String: the rate limit's theoretical arrival time (ms) for one provider account."""
-    return f"{PREFIX}:{{{provider}:{account}}}:rate"
+    return f"{PREFIX}:rate:{provider}:{account}"
 
 
 def rate_pause(provider: str, account: str) -> str:
     """String with a TTL: the account is paused after a 429 until it expires."""
-    return f"{PREFIX}:{{{provider}:{account}}}:pause"
+    return f"{PREFIX}:pause:{provider}:{account}"
 
 
 def workers_seen() -> str:

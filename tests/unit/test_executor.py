@@ -70,8 +70,8 @@ def run_to_rest(runtime: Runtime, command_id: str, *, rounds: int = 20) -> Comma
         state = execute(command_id, runtime)
         if state not in {"retrying", "not_due"}:
             break
-        runtime.store.client.zadd("ordercmd:schedule", {command_id: 0})
-        runtime.store.client.hset(f"ordercmd:cmd:{command_id}", "next_ms", 0)
+        runtime.store.client.zadd(keys.schedule(), {command_id: 0})
+        runtime.store.client.hset(keys.command(command_id), "next_ms", 0)
         runtime.store.client.delete(keys.rate_pause("backd", "acme"))  # the 429 pause has passed
     record = read_record(runtime.store.client, command_id)
     assert record is not None
@@ -175,7 +175,7 @@ def test_a_delivery_that_keeps_dying_is_dead_lettered_as_poison(runtime, fake):
     command_id = admit(runtime)
     for _ in range(runtime.settings.max_deliveries):
         runtime.store.claim(command_id)
-        runtime.store.client.hset(f"ordercmd:cmd:{command_id}", "lease_until", 0)
+        runtime.store.client.hset(keys.command(command_id), "lease_until", 0)
     record = run_to_rest(runtime, command_id)
     assert (record.state, record.dead_reason) == (CommandState.DEAD, DeadReason.POISON)
     assert fake.applied == []
@@ -185,7 +185,7 @@ def test_a_recovered_delivery_reads_before_sending(runtime, fake):
     command_id = admit(runtime, kind="refund")
     runtime.store.claim(command_id)
     fake.statuses[ORDER] = "refunded"  # the dead delivery's refund landed
-    runtime.store.client.hset(f"ordercmd:cmd:{command_id}", "lease_until", 0)
+    runtime.store.client.hset(keys.command(command_id), "lease_until", 0)
     record = run_to_rest(runtime, command_id)
     assert record.state is CommandState.ALREADY_DONE
     assert [c.operation for c in fake.calls] == ["find"]

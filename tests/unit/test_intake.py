@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from web import create_app
 from web.intake_auth import producer_for
+from worker import keys
 from worker.settings import Settings
 from worker.settings_web import ProducerKey
 from worker.store import CommandStore, StoreLimits
@@ -95,7 +96,7 @@ def test_without_a_valid_key_the_answer_is_401_and_nothing_is_admitted(
     response = client.post("/v1/commands", json=cancel(), headers=headers)
     assert (response.status_code, errors(response)) == (401, [("authorization", reason)])
     assert response.headers["www-authenticate"] == "Bearer"
-    assert store.client.keys("ordercmd:cmd:*") == []
+    assert store.client.keys(keys.command("*")) == []
 
 
 def test_a_new_command_is_202_with_its_status_url_and_either_header_works(client, published):
@@ -181,7 +182,7 @@ def test_field_errors_are_422_naming_each_field(client, store, body, expected):
     response = client.post("/v1/commands", json=body, headers=AUTH)
     assert response.status_code == 422
     assert errors(response)[: len(expected)] == expected
-    assert store.client.keys("ordercmd:cmd:*") == []
+    assert store.client.keys(keys.command("*")) == []
 
 
 def test_a_body_that_is_not_json_is_422(client):
@@ -200,7 +201,7 @@ def test_a_body_over_the_limit_is_413_by_declared_or_streamed_size(client, store
         assert response.status_code == 413
         assert errors(response) == [("body", f"larger than the limit of {LIMIT} bytes")]
     assert "content-length" not in streamed.request.headers
-    assert store.client.keys("ordercmd:cmd:*") == []
+    assert store.client.keys(keys.command("*")) == []
 
 
 def test_a_batch_is_admitted_whole_with_one_result_per_item(client, published):
@@ -239,7 +240,7 @@ def test_one_invalid_item_refuses_the_whole_batch_with_indexed_errors(client, st
             ("commands[2].idempotency_key", "the same key as commands[1] with other content"),
         ],
     )
-    assert store.client.keys("ordercmd:cmd:*") == []
+    assert store.client.keys(keys.command("*")) == []
 
 
 def test_an_unknown_command_is_404_and_a_malformed_id_422(client):

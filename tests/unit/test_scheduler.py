@@ -7,6 +7,7 @@ import pytest
 
 from schemas import CommandState
 from tests.factories import make_envelope
+from worker import keys
 from worker.scheduler import Scheduler
 from worker.store import Claim, CommandStore, Spend, StoreLimits
 
@@ -82,7 +83,7 @@ def test_a_failing_tick_does_not_stop_the_loop(sent):
     scheduler.run()
     assert len(calls) == 2
     assert (
-        store.client.hget(f"ordercmd:cmd:{store.admit(make_envelope()).command_id}", "state")
+        store.client.hget(keys.command(store.admit(make_envelope()).command_id), "state")
         == CommandState.QUEUED
     )
 

@@ -10,6 +10,7 @@ import pytest
 from providers.errors import OrderCmdError
 from schemas import CommandState, DeadReason
 from tests.factories import make_envelope
+from worker import keys
 from worker.search import Search, SearchFilter, parse_filter
 from worker.store import Claim, CommandStore, StoreLimits
 
@@ -110,8 +111,8 @@ def test_bulk_iteration_covers_every_match_once(store, search):
 def test_equal_admission_times_page_without_loss_or_repeat(store, search):
     client = store.client
     for i in range(600):  # 600 commands admitted in the same millisecond
-        client.zadd("ordercmd:recent", {f"id{i:03d}": 1000})
-        client.hset(f"ordercmd:cmd:id{i:03d}", mapping={"state": "queued", "created_ms": 1000})
+        client.zadd(keys.recent(), {f"id{i:03d}": 1000})
+        client.hset(keys.command(f"id{i:03d}"), mapping={"state": "queued", "created_ms": 1000})
     seen, cursor = [], None
     while True:
         found, cursor, _ = search.scan_ids(SearchFilter(state="waiting"), cursor=cursor, limit=50,

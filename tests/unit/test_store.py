@@ -8,6 +8,7 @@ import pytest
 from providers.errors import IdempotencyConflict
 from schemas import CommandState, DeadReason
 from tests.factories import make_envelope
+from worker import keys
 from worker.deadletters import DeadLetterFilter, DeadLetters
 from worker.queues import BULK_QUEUE, LIVE_QUEUE, queue_for
 from worker.records import read_record
@@ -139,13 +140,13 @@ def dead_letter(store: CommandStore, key: str, **overrides: object) -> str:
 def test_dead_letters_beyond_the_count_bound_are_dropped_oldest_first(store):
     ids = [dead_letter(store, f"k{i}", order_id=f"O-{i}") for i in range(5)]
     now_ms = int(store.client.time()[0]) * 1000
-    store.client.zadd("ordercmd:dlq", {cid: now_ms - 5 + i for i, cid in enumerate(ids)})
+    store.client.zadd(keys.dead_letters(), {cid: now_ms - 5 + i for i, cid in enumerate(ids)})
     letters = DeadLetters(store)
     assert letters.trim(max_age_s=3600, max_count=2) == 3
     assert [r.id for r in letters.page()] == [ids[4], ids[3]]
     assert letters.count(DeadLetterFilter(reason="not_found")) == 2
     assert letters.count(DeadLetterFilter(provider="backd")) == 2
-    assert not store.client.exists(f"ordercmd:cmd:{ids[0]}")
+    assert not store.client.exists(keys.command(ids[0]))
 
 
 def test_dead_letters_past_the_age_bound_are_dropped(store):
@@ -169,7 +170,7 @@ def test_a_pending_command_can_be_discarded_and_releases_its_lane(store):
     assert record is not None
     assert record.state is CommandState.QUEUED
     assert behind.command_id in store.due_messages(), "the released command is sent at once"
-    entry = store.client.xrange("ordercmd:audit")[-1][1]
+    entry = store.client.xrange(keys.audit())[-1][1]
     assert (entry["action"], entry["actor"], entry["command_id"]) == (
         "discard_pending",
         "alice",
