@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +25,7 @@ from sandbox import (
     SandboxConfig,
     SandboxServer,
 )
+from tests.integration.harness import WorkerProcess
 from tests.redis_server import RedisServer
 from worker.settings import Settings, get_settings
 
@@ -139,36 +138,25 @@ def apply_env(env: Mapping[str, str]) -> Settings:
     return get_settings()
 
 
-class Workers:
-    """One worker (``ordercmd`` or the bare app) in its own process group."""
+class Workers(WorkerProcess):
+    """One worker (``ordercmd`` or the bare app), with what benchmarks read of its process group."""
 
     def __init__(
         self, system: str, env: Mapping[str, str], log_path: Path, *, pool: str, concurrency: int
     ) -> None:
-        name = f"{system}-{pool}-{log_path.stem}"
         if system == "ordercmd":
-            argv = [sys.executable, "-m", "cli", "worker"]
+            command = [sys.executable, "-m", "cli", "worker"]
         else:
-            argv = [sys.executable, "-m", "celery", "-A", "bench.bare_app", "worker"]
-            argv += ["--queues=bench.bare"]
-        argv += [f"--pool={pool}", f"--concurrency={concurrency}", "--loglevel=INFO"]
-        self.argv = [*argv, f"--hostname={name}@%h"]
-        self.env = {**os.environ, **env}
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Workers:
-        """Start the worker process group; return self."""
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.argv,
-                env=self.env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        return self
+            command = [sys.executable, "-m", "celery", "-A", "bench.bare_app", "worker"]
+            command += ["--queues=bench.bare"]
+        super().__init__(
+            env,
+            log_path,
+            pool=pool,
+            concurrency=concurrency,
+            name=f"{system}-{pool}-{log_path.stem}",
+            command=[*command, "--loglevel=INFO"],
+        )
 
     def alive(self) -> bool:
         """Whether the main process still runs."""
@@ -195,20 +183,9 @@ class Workers:
                 total += int(fields[11]) + int(fields[12])  # utime, stime in clock ticks
         return total / os.sysconf("SC_CLK_TCK")
 
-    def stop(self) -> None:
-        """Warm shutdown, then SIGKILL whatever is left of the group."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        with suppress(subprocess.TimeoutExpired):
-            self.process.wait(20)
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
     def tail(self, chars: int = 3000) -> str:
         """The end of the worker's log."""
-        return self.log_path.read_text(errors="replace")[-chars:]
+        return self.log()[-chars:]
 
 
 def rss_kib(pid: int) -> int:

@@ -12,7 +12,6 @@ import click
 import redis
 
 from providers.errors import OrderCmdError
-from worker.app import build_store
 from worker.embedded import RedisSource, resolve_redis_url
 from worker.settings import Settings, get_settings, load_settings
 from worker.store import CommandStore
@@ -56,6 +55,8 @@ def settings_with_redis() -> Settings:
 @contextmanager
 def opened_store() -> Iterator[tuple[Settings, CommandStore]]:
     """The settings and the command store, closed afterwards."""
+    from worker.app import build_store  # Celery loads when a command runs, not for --help
+
     settings = settings_with_redis()
     store = build_store(settings)
     try:

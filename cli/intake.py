@@ -13,7 +13,6 @@ from cli.context import opened_store, readable_errors
 from producer import Producer
 from producer.streams import StreamConfig, StreamIntake
 from worker import keys
-from worker.app import publish
 
 
 @click.group()
@@ -59,6 +58,8 @@ def stream(stream: str, group: str, consumer: str, count: int, claim_idle_s: flo
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    from worker.app import publish  # Celery loads when the command runs, not for --help
+
     with opened_store() as (settings, store):
         click.echo(f"reading {stream} as {group}/{consumer}; dead events to {config.dead_stream}")
         stats = StreamIntake(Producer(settings, store, publish), store.client, config).run(stop)

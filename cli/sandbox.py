@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-import sandbox
-
 
 @click.command(
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
@@ -14,4 +12,6 @@ import sandbox
 @click.pass_context
 def sandbox_command(ctx: click.Context) -> None:
     """Serve stand-in Backd, Shoplazza and FastPOD APIs with fault injection."""
+    import sandbox  # its web stack loads when it serves, not for every `ordercmd`
+
     ctx.exit(sandbox.main(list(ctx.args)))

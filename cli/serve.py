@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import click
-import uvicorn
 
 from cli.context import readable_errors, settings_with_redis
-from web import create_app
-from worker.app import build_store, publish
 
 
 @click.command()
@@ -16,6 +13,11 @@ from worker.app import build_store, publish
 @readable_errors
 def serve(host: str, port: int) -> None:
     """Serve the HTTP intake, the operator API and the dashboard."""
+    import uvicorn  # the web stack and Celery load when serving, not for every `ordercmd`
+
+    from web import create_app
+    from worker.app import build_store, publish
+
     settings = settings_with_redis()
     app = create_app(settings, build_store(settings), publish)
     click.echo(f"ordercmd web on http://{host}:{port}/", err=True)

@@ -9,10 +9,8 @@ import click
 
 from cli.context import opened_store, readable_errors
 from cli.output import json_option, print_json
-from producer import Producer
 from providers.errors import InvalidSubmission
 from schemas import Provider
-from worker.app import publish
 
 common = [
     click.option("--provider", required=True, type=click.Choice([p.value for p in Provider])),
@@ -36,6 +34,9 @@ def submit() -> None:
 
 
 def _submit(data: dict[str, Any], idempotency_key: str | None, as_json: bool) -> None:
+    from producer import Producer  # they load Celery: imported to submit, not for --help
+    from worker.app import publish
+
     with opened_store() as (settings, store):
         submission = Producer(settings, store, publish).submit(
             {k: v for k, v in data.items() if v is not None}, idempotency_key=idempotency_key

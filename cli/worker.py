@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from cli.context import readable_errors, settings_with_redis
-from worker.app import QUEUES, app
 
 
 @click.command()
@@ -21,6 +20,8 @@ from worker.app import QUEUES, app
 @readable_errors
 def worker(concurrency: int | None, pool: str, loglevel: str, hostname: str | None) -> None:
     """Run a worker: execute commands, retry, dead-letter."""
+    from worker.app import QUEUES, app  # Celery loads when the worker runs, not for --help
+
     settings = settings_with_redis()
     if not settings.accounts:
         click.secho("no accounts configured: every command will be refused", fg="yellow", err=True)

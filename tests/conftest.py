@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
@@ -14,6 +14,7 @@ import redis
 from providers.errors import ConfigError
 from tests.redis_server import RedisServer
 from worker import redis_client as clients
+from worker.settings import get_settings
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +23,26 @@ def _clean_ordercmd_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("ORDERCMD_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def use_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Factory: make a Redis URL and accounts this process's settings, as ``ORDERCMD_*`` would.
+
+    Call it as ``use_settings(redis_url, {"acme": {"provider": "backd", ...}})``; the cached
+    settings are rebuilt now and again after the test.
+    """
+
+    def use(redis_url: str, accounts: Mapping[str, Mapping[str, object]] | None = None) -> None:
+        monkeypatch.setenv("ORDERCMD_REDIS_URL", redis_url)
+        for name, fields in (accounts or {}).items():
+            for field, value in fields.items():
+                variable = f"ORDERCMD_ACCOUNTS__{name.upper()}__{field.upper()}"
+                monkeypatch.setenv(variable, str(value))
+        get_settings.cache_clear()
+
+    yield use
+    get_settings.cache_clear()
 
 
 def redis_unavailable(reason: str) -> NoReturn:

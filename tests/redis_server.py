@@ -10,8 +10,8 @@ from types import TracebackType
 
 import redis
 
-from worker.embedded import find_server_binary, pick_free_port, server_argv
 from worker.redis_client import ping_address, redis_client
+from worker.redis_process import find_server_binary, pick_free_port, server_argv
 
 START_TIMEOUT_S = 10.0
 

@@ -12,20 +12,14 @@ from decimal import Decimal
 from typing import assert_never
 from zoneinfo import ZoneInfo
 
-from providers.http import decimal_of, fields_match, recorded_since
-from schemas import (
-    AnyCommand,
-    CancelOrder,
-    OrderSnapshot,
-    Reconciliation,
-    RefundOrder,
-    UpdateOrder,
-    Verdict,
-)
+from providers.http import decimal_of, fields_match
+from providers.reconcile import RefundRecords, done, impossible, pending, recorded_refund
+from schemas import AnyCommand, CancelOrder, OrderSnapshot, Reconciliation, RefundOrder, UpdateOrder
 
 PLACED = "order_placed"  # the only state that can be cancelled or updated
 CONFIRMED = "order_confirmed"  # the only state that can be refunded
 DECLINED = "declined"  # INFERRED: a replaced or withdrawn refund request
+REFUNDS = RefundRecords(created_field="create_date", void_status=DECLINED)  # in ``refunds[]``
 # ASSUMPTION: Backd writes times without a zone; its refund locking rules use Chicago time.
 TIMESTAMP_TZ: tzinfo = ZoneInfo("America/Chicago")
 
@@ -64,12 +58,11 @@ def reconcile(
 def _cancel(order: OrderSnapshot) -> Reconciliation:
     status = order.status
     if is_cancelled(status):
-        return _result(Verdict.DONE, f"the Backd order is already cancelled ({status})", order)
+        return done(f"the Backd order is already cancelled ({status})", order)
     if status == PLACED:
-        return _result(Verdict.PENDING, "the Backd order is order_placed: cancellable", order)
+        return pending("the Backd order is order_placed: cancellable", order)
     advice = "a refund is needed instead" if status == CONFIRMED else "it cannot be cancelled"
-    return _result(
-        Verdict.IMPOSSIBLE,
+    return impossible(
         f"Backd cancels only order_placed orders; this order is {status!r}, so {advice}",
         order,
     )
@@ -77,11 +70,10 @@ def _cancel(order: OrderSnapshot) -> Reconciliation:
 
 def _update(command: UpdateOrder, order: OrderSnapshot) -> Reconciliation:
     if fields_match(command.changes.changed(), order.raw):
-        return _result(Verdict.DONE, "every patched field already has its new value", order)
+        return done("every patched field already has its new value", order)
     if order.status == PLACED:
-        return _result(Verdict.PENDING, "the Backd order is order_placed: updatable", order)
-    return _result(
-        Verdict.IMPOSSIBLE,
+        return pending("the Backd order is order_placed: updatable", order)
+    return impossible(
         f"Backd updates only order_placed orders; this order is {order.status!r} and its "
         "details can no longer change",
         order,
@@ -92,20 +84,17 @@ def _refund(
     command: RefundOrder, order: OrderSnapshot, since: datetime | None, timestamp_tz: tzinfo
 ) -> Reconciliation:
     wanted = command.amount if command.amount is not None else full_amount(order)
-    entries = order.raw.get("refunds")
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, dict) and _refund_matches(entry, wanted, since, timestamp_tz):
-            message = f"Backd records a refund request of {wanted} ({entry.get('status')})"
-            return _result(Verdict.DONE, message, order)
+    entry = recorded_refund(order.raw.get("refunds"), wanted, since, REFUNDS, timestamp_tz)
+    if entry is not None:
+        return done(f"Backd records a refund request of {wanted} ({entry.get('status')})", order)
     if order.status == CONFIRMED:
-        return _result(Verdict.PENDING, "the Backd order is order_confirmed: refundable", order)
+        return pending("the Backd order is order_confirmed: refundable", order)
     advice = (
         "cancel it (full) or lower its totals with an update (partial)"
         if order.status == PLACED
         else "it needs manual review"
     )
-    return _result(
-        Verdict.IMPOSSIBLE,
+    return impossible(
         f"Backd refunds only order_confirmed orders; this order is {order.status!r}: {advice}",
         order,
     )
@@ -114,17 +103,3 @@ def _refund(
 def full_amount(order: OrderSnapshot) -> Decimal | None:
     """A full refund's amount: the order's ``order_total``."""
     return decimal_of(order.raw.get("order_total"))
-
-
-def _refund_matches(
-    entry: dict[str, object], wanted: Decimal | None, since: datetime | None, tz: tzinfo
-) -> bool:
-    if wanted is None or str(entry.get("status", "")).lower() == DECLINED:
-        return False
-    if decimal_of(entry.get("amount")) != wanted:
-        return False
-    return recorded_since(entry.get("create_date"), since, default_tz=tz)
-
-
-def _result(verdict: Verdict, message: str, order: OrderSnapshot) -> Reconciliation:
-    return Reconciliation(verdict=verdict, message=message, order_status=order.status)

@@ -12,6 +12,7 @@ from typing import assert_never
 
 from providers.fastpod.payloads import rush_production
 from providers.http import decimal_of, fields_match
+from providers.reconcile import done, impossible, pending
 from schemas import (
     AnyCommand,
     CancelOrder,
@@ -20,7 +21,6 @@ from schemas import (
     Reconciliation,
     RefundOrder,
     UpdateOrder,
-    Verdict,
 )
 
 CANCELLED = "cancelled"
@@ -59,11 +59,10 @@ def reconcile(
 
 def _cancel(order: OrderSnapshot) -> Reconciliation:
     if order.status == CANCELLED:
-        return _result(Verdict.DONE, "the FastPOD order is already cancelled", order)
+        return done("the FastPOD order is already cancelled", order)
     if order.status in EDITABLE:
-        return _result(Verdict.PENDING, f"the FastPOD order is {order.status}", order)
-    return _result(
-        Verdict.IMPOSSIBLE,
+        return pending(f"the FastPOD order is {order.status}", order)
+    return impossible(
         f"FastPOD cancels only draft, new_order or on_hold orders; this one is "
         f"{order.status!r} (in production or later): {SUPPORT}",
         order,
@@ -73,11 +72,10 @@ def _cancel(order: OrderSnapshot) -> Reconciliation:
 def _update(command: UpdateOrder, order: OrderSnapshot) -> Reconciliation:
     current = {**order.raw, "rush_production": rush_production(order.raw)}
     if fields_match(command.changes.changed(), current):
-        return _result(Verdict.DONE, "every patched field already has its new value", order)
+        return done("every patched field already has its new value", order)
     if order.status in EDITABLE:
-        return _result(Verdict.PENDING, f"the FastPOD order is {order.status}", order)
-    return _result(
-        Verdict.IMPOSSIBLE,
+        return pending(f"the FastPOD order is {order.status}", order)
+    return impossible(
         f"FastPOD updates only draft, new_order or on_hold orders; this one is {order.status!r}",
         order,
     )
@@ -85,23 +83,15 @@ def _update(command: UpdateOrder, order: OrderSnapshot) -> Reconciliation:
 
 def _refund(command: RefundOrder, order: OrderSnapshot) -> Reconciliation:
     if order.status == CANCELLED:
-        return _result(Verdict.DONE, "the FastPOD order is cancelled: nothing is charged", order)
+        return done("the FastPOD order is cancelled: nothing is charged", order)
     if not is_full_refund(command, order):
         message = f"partial refunds are not available at FastPOD; {SUPPORT}"
-        return _result(Verdict.IMPOSSIBLE, message, order, DeadReason.UNSUPPORTED)
+        return impossible(message, order, DeadReason.UNSUPPORTED)
     if order.status in EDITABLE:
         message = f"the FastPOD order is {order.status}: the refund will cancel it"
-        return _result(Verdict.PENDING, message, order)
+        return pending(message, order)
     message = (
         f"FastPOD has no refund endpoint and a {order.status!r} order can no longer be "
         f"cancelled; {SUPPORT}"
     )
-    return _result(Verdict.IMPOSSIBLE, message, order, DeadReason.UNSUPPORTED)
-
-
-def _result(
-    verdict: Verdict, message: str, order: OrderSnapshot, reason: DeadReason | None = None
-) -> Reconciliation:
-    return Reconciliation(
-        verdict=verdict, message=message, order_status=order.status, reason=reason
-    )
+    return impossible(message, order, DeadReason.UNSUPPORTED)

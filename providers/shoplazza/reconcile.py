@@ -11,7 +11,8 @@ from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any, assert_never
 
-from providers.http import decimal_of, fields_match, recorded_since
+from providers.http import fields_match
+from providers.reconcile import RefundRecords, done, impossible, pending, recorded_refund
 from schemas import (
     AnyCommand,
     CancelOrder,
@@ -20,7 +21,6 @@ from schemas import (
     Reconciliation,
     RefundOrder,
     UpdateOrder,
-    Verdict,
 )
 
 CANCELLED = "cancelled"
@@ -29,6 +29,7 @@ UPDATABLE = frozenset({"opened", "placed", "finished"})  # ASSUMPTION: all but c
 REFUNDED = frozenset({"refunded", "refunding"})  # a full refund is done (or under way)
 REFUNDABLE = frozenset({"paid", "partially_refunded", "partially_paid"})
 FAILED_RECORD = "failed"  # a refund record status that does not count
+REFUNDS = RefundRecords(created_field="created_at", void_status=FAILED_RECORD)
 # ASSUMPTION: a refund record's ``created_at`` without a zone is UTC.
 TIMESTAMP_TZ: tzinfo = UTC
 
@@ -63,11 +64,10 @@ def reconcile(
 
 def _cancel(order: OrderSnapshot) -> Reconciliation:
     if order.status == CANCELLED:
-        return _result(Verdict.DONE, "the Shoplazza order is already cancelled", order)
+        return done("the Shoplazza order is already cancelled", order)
     if order.status in CANCELLABLE:
-        return _result(Verdict.PENDING, f"the Shoplazza order is {order.status}", order)
-    return _result(
-        Verdict.IMPOSSIBLE,
+        return pending(f"the Shoplazza order is {order.status}", order)
+    return impossible(
         f"a {order.status!r} Shoplazza order can no longer be cancelled; refund it instead",
         order,
     )
@@ -75,18 +75,16 @@ def _cancel(order: OrderSnapshot) -> Reconciliation:
 
 def _update(command: UpdateOrder, order: OrderSnapshot) -> Reconciliation:
     if fields_match(_comparable(command.changes.changed()), _comparable(order.raw)):
-        return _result(Verdict.DONE, "every patched field already has its new value", order)
+        return done("every patched field already has its new value", order)
     if order.status in UPDATABLE:
-        return _result(Verdict.PENDING, f"the Shoplazza order is {order.status}", order)
-    return _result(
-        Verdict.IMPOSSIBLE, f"a {order.status!r} Shoplazza order can no longer be updated", order
-    )
+        return pending(f"the Shoplazza order is {order.status}", order)
+    return impossible(f"a {order.status!r} Shoplazza order can no longer be updated", order)
 
 
 def _full_refund(order: OrderSnapshot) -> Reconciliation:
     financial = _financial_status(order)
     if financial in REFUNDED:
-        return _result(Verdict.DONE, f"the order's financial_status is {financial}", order)
+        return done(f"the order's financial_status is {financial}", order)
     return _refundable(financial, order)
 
 
@@ -95,38 +93,25 @@ def _partial_refund(
 ) -> Reconciliation:
     records = order.raw.get("refund_records")
     if not isinstance(records, list):
-        return _result(
-            Verdict.IMPOSSIBLE,
+        return impossible(
             "Shoplazza's refund list could not be read, so whether this partial refund "
             "landed is unknown; check the order by hand",
             order,
             DeadReason.AMBIGUOUS,
         )
-    for record in records:
-        if _record_matches(record, amount, since, timestamp_tz):
-            message = f"Shoplazza records a refund of {amount} ({record.get('status')})"
-            return _result(Verdict.DONE, message, order)
+    record = recorded_refund(records, amount, since, REFUNDS, timestamp_tz)
+    if record is not None:
+        return done(f"Shoplazza records a refund of {amount} ({record.get('status')})", order)
     return _refundable(_financial_status(order), order)
 
 
 def _refundable(financial: str, order: OrderSnapshot) -> Reconciliation:
     if financial in REFUNDABLE:
-        return _result(Verdict.PENDING, f"the order's financial_status is {financial}", order)
-    return _result(
-        Verdict.IMPOSSIBLE,
+        return pending(f"the order's financial_status is {financial}", order)
+    return impossible(
         f"Shoplazza refunds paid orders; this one's financial_status is {financial!r}",
         order,
     )
-
-
-def _record_matches(
-    record: object, amount: Decimal, since: datetime | None, timestamp_tz: tzinfo
-) -> bool:
-    if not isinstance(record, dict) or record.get("status") == FAILED_RECORD:
-        return False
-    if decimal_of(record.get("amount")) != amount:
-        return False
-    return recorded_since(record.get("created_at"), since, default_tz=timestamp_tz)
 
 
 def _comparable(fields: dict[str, Any]) -> dict[str, Any]:
@@ -141,11 +126,3 @@ def _comparable(fields: dict[str, Any]) -> dict[str, Any]:
 
 def _financial_status(order: OrderSnapshot) -> str:
     return str(order.raw.get("financial_status") or "")
-
-
-def _result(
-    verdict: Verdict, message: str, order: OrderSnapshot, reason: DeadReason | None = None
-) -> Reconciliation:
-    return Reconciliation(
-        verdict=verdict, message=message, order_status=order.status, reason=reason
-    )

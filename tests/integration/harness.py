@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
+ORDERCMD_WORKER = (sys.executable, "-m", "cli", "worker", "--loglevel=WARNING")
 
 
 def wait_for(
@@ -31,7 +32,11 @@ def wait_for(
 
 
 class WorkerProcess:
-    """``python -m cli worker`` in its own process group, so ``kill -9`` takes the whole worker."""
+    """A Celery worker in its own process group, so ``kill -9`` takes the whole worker.
+
+    ``command`` is the worker's command line before its pool, concurrency and node name:
+    ``python -m cli worker`` unless told (the benchmarks also run a bare Celery app).
+    """
 
     def __init__(
         self,
@@ -41,22 +46,15 @@ class WorkerProcess:
         pool: str = "prefork",
         concurrency: int = 2,
         name: str = "w1",
+        command: Sequence[str] = ORDERCMD_WORKER,
     ) -> None:
         self.env = {**os.environ, **env}
         self.log_path = log_path
-        self.argv = [
-            sys.executable,
-            "-m",
-            "cli",
-            "worker",
-            f"--pool={pool}",
-            f"--concurrency={concurrency}",
-            "--loglevel=WARNING",
-            f"--hostname={name}@%h",
-        ]
+        options = [f"--pool={pool}", f"--concurrency={concurrency}", f"--hostname={name}@%h"]
+        self.argv = [*command, *options]
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> WorkerProcess:
+    def start(self) -> Self:
         """Start the worker (it is ready when it consumes; callers poll for outcomes)."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(

@@ -16,8 +16,8 @@ from providers.errors import ConfigError
 from tests.conftest import redis_unavailable
 from tests.integration.harness import ROOT
 from worker import keys
-from worker.embedded import find_server_binary
 from worker.redis_client import redis_client
+from worker.redis_process import find_server_binary
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 

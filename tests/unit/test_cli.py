@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import redis
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from cli.main import cli
 from schemas import CommandState, DeadReason
+from tests.builders import invoke_cli
 from tests.factories import make_envelope
 from worker import keys
 from worker.app import QUEUE, app
-from worker.embedded import pick_free_port
 from worker.records import read_record
-from worker.settings import get_settings
+from worker.redis_process import pick_free_port
 from worker.store import Claim, CommandStore, StoreLimits
 
 SECRET = "sk_live_TOPSECRET"
@@ -31,26 +30,11 @@ Run = Callable[..., Result]
 
 
 @pytest.fixture
-def ordercmd_env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Three accounts and the private Redis, with the process's cached settings rebuilt."""
-    monkeypatch.setenv("ORDERCMD_REDIS_URL", redis_url)
-    for name, fields in ACCOUNTS.items():
-        monkeypatch.setenv(f"ORDERCMD_ACCOUNTS__{name}__BASE_URL", "http://provider.invalid")
-        for field, value in fields.items():
-            monkeypatch.setenv(f"ORDERCMD_ACCOUNTS__{name}__{field}", value)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def run(ordercmd_env: None) -> Run:
-    """Invoke ``ordercmd ARGS...`` in this process."""
-
-    def invoke(*args: str) -> Result:
-        return CliRunner().invoke(cli, list(args))
-
-    return invoke
+def run(redis_url: str, use_settings: Callable[..., None]) -> Run:
+    """Invoke ``ordercmd ARGS...`` in this process, with three accounts and the private Redis."""
+    base_url = {"BASE_URL": "http://provider.invalid"}
+    use_settings(redis_url, {name: base_url | fields for name, fields in ACCOUNTS.items()})
+    return invoke_cli
 
 
 @pytest.fixture

@@ -21,12 +21,11 @@ from worker.embedded import (
     ResolvedRedis,
     default_data_dir,
     ensure_embedded,
-    find_server_binary,
-    pick_free_port,
     resolve_redis_url,
     stop_embedded,
 )
 from worker.redis_client import check_redis_config, ping_address, redis_client
+from worker.redis_process import find_server_binary, pick_free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HTTP_REPLY = b"HTTP/1.1 400 Bad Request\r\n\r\n"

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import io
 import json
-import random
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import fakeredis
 import pytest
 import structlog
 
 from providers.errors import OrderNotFound
 from providers.fake import FakeProvider
+from tests.builders import make_runtime
 from tests.factories import make_envelope
 from worker.executor import execute
-from worker.flow import FlowControl
 from worker.logs import REDACTED, configure_logging, redact_secrets
 from worker.runtime import Runtime
-from worker.settings import Settings
-from worker.store import CommandStore, StoreLimits
 
 SECRET = "sk_live_TOPSECRET"
 
@@ -83,31 +79,9 @@ def json_lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[di
 
 @pytest.fixture
 def runtime() -> Runtime:
-    settings = Settings(
-        accounts={
-            "acme": {
-                "provider": "backd",
-                "base_url": "http://fake.invalid",
-                "public_key": "pk",
-                "secret_key": SECRET,
-            }
-        }
-    )
-    store = CommandStore(
-        fakeredis.FakeRedis(decode_responses=True),
-        StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=60_000),
-    )
     fake = FakeProvider(statuses={"BO-000001": "open"})
     fake.script("BO-000002", OrderNotFound(provider="fake", status_code=404))
-    published: list[str] = []
-    return Runtime(
-        settings,
-        store,
-        published.extend,
-        lambda account: fake,
-        FlowControl(store.client),
-        random.Random(7),
-    )
+    return make_runtime(fake, secret_key=SECRET)
 
 
 def attempt_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -98,6 +98,9 @@ BACKD = {
     "refund-declined": Row(
         refund("backd", "81"), backd_confirmed(backd_refund(81, "declined")), PENDING
     ),
+    "refund-declined-any-case": Row(
+        refund("backd", "81"), backd_confirmed(backd_refund(81, "Declined")), PENDING
+    ),
     "refund-other-amount": Row(refund("backd", "81"), backd_confirmed(backd_refund(80)), PENDING),
     "refund-before-margin": Row(
         refund("backd", "81"),
@@ -159,6 +162,9 @@ SHOPLAZZA = {
     ),
     "partial-failed-record": Row(
         refund("shoplazza", "81"), shop(records=[record(status="failed")]), PENDING
+    ),
+    "partial-failed-record-any-case": Row(
+        refund("shoplazza", "81"), shop(records=[record(status="FAILED")]), PENDING
     ),
     "partial-other-amount": Row(refund("shoplazza", "81"), shop(records=[record("80")]), PENDING),
     "partial-before-margin": Row(
