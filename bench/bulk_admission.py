@@ -1,10 +1,12 @@
 """Bulk admission speed and memory: 100,000 CSV rows checked and admitted, against a plain parse.
 
-    python bench/bulk_admission.py [--rows 100000] [--no-publish]
+    python bench/bulk_admission.py [--rows 100000]
 
 Uses ``ORDERCMD_REDIS_URL`` when set (flushes nothing: it writes under fresh keys), else starts
 a private Redis. Prints rows/s of each pass, the ratio to a plain ``csv.reader`` pass over the
 same file measured in the same run, and the peak Python heap (tracemalloc) and process RSS.
+Admission sends no message (bulk commands go to the outbox); then one scheduler tick, as a
+worker runs it, publishes the whole backlog, timed on its own.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from producer.batches import Batches  # noqa: E402
 from producer.bulk import BulkRun  # noqa: E402
 from producer.bulk_rows import BulkFormat  # noqa: E402
 from worker.app import build_store, publisher  # noqa: E402
+from worker.runtime import Publish  # noqa: E402
+from worker.scheduler import Scheduler  # noqa: E402
 from worker.settings import Settings  # noqa: E402
 from worker.store import CommandStore  # noqa: E402
 
@@ -76,8 +80,7 @@ def bulk_pass(
     path: Path,
     rows: int,
     base_s: float | None,
-    *,
-    publishing: bool,
+    publish: Publish,
 ) -> None:
     with BulkRun(producer, file_name=path.name, fmt=BulkFormat.CSV) as run, path.open("rb") as f:
         if base_s is None:
@@ -85,8 +88,11 @@ def bulk_pass(
             run.admit(Batches(store), actor="bench")
             return
         timed("check: parse + validate + keys", rows, lambda: run.check(f), base_s)
-        label = "admit: store" + (" + broker messages" if publishing else "")
-        timed(label, rows, lambda: run.admit(Batches(store), actor="bench"), base_s)
+        timed(
+            "admit: store (outbox)", rows, lambda: run.admit(Batches(store), actor="bench"), base_s
+        )
+        scheduler = Scheduler(store, publish, tick_s=1)
+        timed("scheduler tick: publish the backlog", rows, scheduler.run_once, base_s)
 
 
 def plain_parse(path: Path) -> None:
@@ -113,7 +119,6 @@ def redis_url() -> Iterator[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Bulk admission benchmark")
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--no-publish", action="store_true", help="skip the broker messages")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory, redis_url() as url:
         path = Path(directory) / "orders.csv"
@@ -123,16 +128,16 @@ def main() -> None:
         settings = Settings(redis_url=url, accounts=ACCOUNTS)  # type: ignore[arg-type]
         store = build_store(settings)
         celery_app = Celery("bench", broker=url, set_as_current=False)
-        publish = (lambda ids: None) if args.no_publish else publisher(celery_app)
+        publish = publisher(celery_app)
         producer = Producer(settings, store, publish)
         base_s = timed(
             "plain csv.reader parse (baseline)", args.rows, lambda: plain_parse(path), None
         )
         rss_before_mb = rss_mb()
-        bulk_pass(producer, store, path, args.rows, base_s, publishing=not args.no_publish)
+        bulk_pass(producer, store, path, args.rows, base_s, publish)
         print(f"peak RSS {rss_mb():.0f} MB (before the bulk run: {rss_before_mb:.0f} MB)")
         tracemalloc.start()  # slows Python down: a second run, for memory only
-        bulk_pass(producer, store, path, args.rows, None, publishing=not args.no_publish)
+        bulk_pass(producer, store, path, args.rows, None, publish)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         print(f"peak Python heap during a bulk run (tracemalloc, re-run of the same file): "

@@ -45,11 +45,16 @@ def command(provider: str, kind: str, order_id: str, **extra: Any) -> dict[str, 
     return {"kind": kind, "provider": provider, "account": account, "order_id": order_id} | extra
 
 
-def submit_all(producer: Producer, commands: Sequence[dict[str, Any]]) -> list[Submission]:
-    """Submit ``commands`` with ``submit_many``, ``CHUNK`` at a time."""
+def submit_all(
+    producer: Producer, commands: Sequence[dict[str, Any]], *, source: str = "api"
+) -> list[Submission]:
+    """Submit ``commands`` with ``submit_many``, ``CHUNK`` at a time.
+
+    A ``bulk:<batch>`` source admits them to the outbox: a worker's scheduler sends them.
+    """
     done: list[Submission] = []
     for start in range(0, len(commands), CHUNK):
-        done += producer.submit_many(commands[start : start + CHUNK])
+        done += producer.submit_many(commands[start : start + CHUNK], source=source)
     return done
 
 

@@ -22,9 +22,9 @@ def submit(command: CommandInput, *, idempotency_key: str | None = None) -> Subm
     return default_producer().submit(command, idempotency_key=idempotency_key)
 
 
-def submit_many(commands: Iterable[CommandInput]) -> list[Submission]:
+def submit_many(commands: Iterable[CommandInput], *, source: str = "api") -> list[Submission]:
     """Submit many commands in one round trip (see ``Producer.submit_many``)."""
-    return default_producer().submit_many(commands)
+    return default_producer().submit_many(commands, source=source)
 
 
 __all__ = ["CommandInput", "Producer", "Submission", "default_producer", "submit", "submit_many"]

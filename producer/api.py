@@ -6,9 +6,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from producer.validation import check_account, to_command, to_envelope
+from producer.validation import check_account, derived_fingerprint, to_command, to_envelope
 from providers.errors import IdempotencyConflict, InvalidSubmission
 from schemas import AnyCommand, CommandEnvelope
+from worker.admission import Prepared
 from worker.clock import utcnow
 from worker.runtime import Publish
 from worker.settings import Settings
@@ -77,25 +78,37 @@ class Producer:
     ) -> list[Submission]:
         """Validate every command first, then admit them all in one round trip.
 
+        Live commands get their message at once; with a ``bulk:<batch>`` source they go to the
+        outbox, and the next scheduler tick of any worker sends them.
+
         Raises:
             InvalidSubmission: an input is refused (its index leads each field); nothing was
                 admitted.
         """
-        envelopes = []
+        items = []
         for index, command in enumerate(commands):
             try:
-                envelopes.append(self.envelope(command, source=source))
+                envelope = self.envelope(command, source=source)
             except InvalidSubmission as exc:
                 raise InvalidSubmission(
                     [(f"[{index}].{field}", reason) for field, reason in exc.problems]
                 ) from None
-        return self.admit(envelopes)
+            items.append(Prepared.of(envelope, fingerprint=derived_fingerprint(envelope)))
+        return self.admit_prepared(items)
 
     def admit(self, envelopes: list[CommandEnvelope]) -> list[Submission]:
-        """Admit validated envelopes and send a message for each that heads its lane."""
-        admissions: list[Admission] = self.store.admit_many(envelopes) if envelopes else []
+        """Admit validated envelopes; send a message for each live one that heads its lane.
+
+        Bulk envelopes (source ``bulk:<batch>``) are admitted to the outbox instead: the
+        scheduler sends them (see ``worker.admission``).
+        """
+        return self.admit_prepared([Prepared.of(envelope) for envelope in envelopes])
+
+    def admit_prepared(self, items: list[Prepared]) -> list[Submission]:
+        """``admit`` for envelopes already serialised (a bulk file's spooled rows)."""
+        admissions: list[Admission] = self.store.admit_prepared(items)
         self.publish([a.command_id for a in admissions if a.dispatch])
         return [
-            Submission(a.command_id, e.idempotency_key, a.admitted)
-            for a, e in zip(admissions, envelopes, strict=True)
+            Submission(a.command_id, item.idempotency_key, a.admitted)
+            for a, item in zip(admissions, items, strict=True)
         ]

@@ -15,7 +15,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple
 
-from producer.bulk_store import command_fields
 from providers.errors import OrderCmdError
 from schemas import CommandState
 from worker import keys
@@ -213,7 +212,7 @@ class Batches:
             time.sleep(0.1)
 
     def _states(self, command_ids: Sequence[str]) -> list[str | None]:
-        return [f[0] for f in command_fields(self.client, command_ids, ["state"])]
+        return [f[0] for f in self.store.command_fields(command_ids, ["state"])]
 
     def _chunks(self, key: str, start: int) -> Iterator[list[str]]:
         while True:

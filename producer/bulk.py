@@ -18,7 +18,7 @@ from producer.api import Producer
 from producer.batches import Admission, Batches, BatchState, RowResult
 from producer.bulk_rows import DEFAULT_MAX_BYTES, BulkFormat, Row, read_rows
 from producer.bulk_spool import Checked, Spool, SpooledRow
-from producer.bulk_store import known_keys
+from producer.validation import derived_fingerprint
 from providers.errors import InvalidSubmission, OrderCmdError
 from schemas import CommandEnvelope
 from worker.clock import utcnow
@@ -158,7 +158,8 @@ class BulkRun:
             )
         except InvalidSubmission as exc:
             return Checked(row.number, problems=exc.problems)
-        fingerprint = envelope.fingerprint()
+        derived = row.idempotency_key is None
+        fingerprint = derived_fingerprint(envelope) if derived else envelope.fingerprint()
         digest = hashlib.blake2b(envelope.idempotency_key.encode(), digest_size=16).digest()
         mark = int(fingerprint[:16], 16)
         earlier = self._seen.setdefault(digest, (row.number << 64) | mark)
@@ -172,7 +173,7 @@ class BulkRun:
     def _flush(self, checked: list[Checked]) -> None:
         """Check keys against the store, count, and spool a chunk of checked rows in order."""
         valid = [c for c in checked if c.envelope is not None]
-        known = known_keys(self.producer.store.client, [c.key for c in valid])
+        known = self.producer.store.known_keys([c.key for c in valid])
         for entry, seen in zip(valid, known, strict=True):
             if seen is not None and seen.fingerprint != entry.fingerprint:
                 reason = f"{entry.key!r} was admitted before for other content ({seen.command_id})"
@@ -200,12 +201,12 @@ class BulkRun:
             report.preview.append((entry.row, entry.envelope))
 
     def _admit_chunk(self, chunk: list[SpooledRow]) -> tuple[list[RowResult], list[str]]:
-        envelopes = [s.envelope for s in chunk if s.envelope is not None]
-        submissions = iter(self.producer.admit(envelopes))
+        items = [s.prepared for s in chunk if s.prepared is not None]
+        submissions = iter(self.producer.admit_prepared(items))
         rows: list[RowResult] = []
         new_ids: list[str] = []
-        for row, envelope, duplicate_of, note in chunk:
-            if envelope is None:
+        for row, prepared, duplicate_of, note in chunk:
+            if prepared is None:
                 rows.append(RowResult(row, "", Admission.INVALID, note))
                 continue
             submission = next(submissions)

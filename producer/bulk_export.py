@@ -9,7 +9,6 @@ from enum import StrEnum
 from typing import IO, Any
 
 from producer.batches import Admission, Batches, RowResult
-from producer.bulk_store import command_fields
 
 EXPORT_FIELDS = ("row", "command_id", "admission", "state", "reason")
 
@@ -35,7 +34,7 @@ def row_results(batches: Batches, batch_id: str) -> Iterator[dict[str, Any]]:
     fields = ["state", "dead_reason", "last_message"]
     for chunk in batches.rows(batch_id):
         admitted = [r for r in chunk if r.command_id]
-        records = command_fields(batches.client, [r.command_id for r in admitted], fields)
+        records = batches.store.command_fields([r.command_id for r in admitted], fields)
         by_id = {r.command_id: f for r, f in zip(admitted, records, strict=True)}
         for row in chunk:
             yield _result(row, by_id.get(row.command_id))

@@ -6,7 +6,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 from producer.batches import CHUNK, Batches, BatchMeta, BatchState
-from producer.bulk_store import command_fields
 from schemas import TERMINAL_STATES, CommandState
 
 MISSING = "missing"  # the record expired (or never was): counted as finished
@@ -78,10 +77,10 @@ class ProgressReader:
             self._ids.extend(chunk)
         counts: Counter[str] = Counter(self._final.values())
         open_indexes = [i for i in range(len(self._ids)) if i not in self._final]
-        client = self.batches.client
+        store = self.batches.store
         for start in range(0, len(open_indexes), CHUNK):
             indexes = open_indexes[start : start + CHUNK]
-            fields = command_fields(client, [self._ids[i] for i in indexes], ["state"])
+            fields = store.command_fields([self._ids[i] for i in indexes], ["state"])
             for index, (state,) in zip(indexes, fields, strict=True):
                 value = state or MISSING
                 counts[value] += 1

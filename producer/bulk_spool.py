@@ -1,7 +1,10 @@
 """The spool between a bulk file's check and its admission: one line per checked row, on disk.
 
-Lines are ``E<TAB>row<TAB>duplicate of<TAB>envelope JSON`` for a row to admit and
-``X<TAB>row<TAB>0<TAB>reasons`` for a refused one, in file order.
+Lines are ``E<TAB>row<TAB>duplicate of<TAB>key<TAB>lane<TAB>source<TAB>fingerprint<TAB>envelope
+JSON`` for a row to admit and ``X<TAB>row<TAB>0<TAB>reasons`` for a refused one, in file order.
+A row to admit is spooled exactly as the admission script takes it (``Prepared``), so the
+admission pass neither parses nor serialises an envelope again. Keys, lanes and sources never
+hold a tab or a space (their schemas say so), and JSON escapes control characters.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO, NamedTuple
 
 from schemas import CommandEnvelope
+from worker.admission import Prepared
 
 
 @dataclass
@@ -38,7 +42,7 @@ class SpooledRow(NamedTuple):
     """A row read back from the spool."""
 
     row: int
-    envelope: CommandEnvelope | None  # None: refused at the check
+    prepared: Prepared | None  # None: refused at the check
     duplicate_of: int  # 0: not a duplicate
     note: str  # the refusal's reasons
 
@@ -55,8 +59,18 @@ class Spool:
             note = " ".join("; ".join(f"{f}: {r}" for f, r in entry.problems).split())
             self._file.write(f"X\t{entry.row}\t0\t{note}\n".encode())
             return
-        data = entry.envelope.model_dump_json()
-        self._file.write(f"E\t{entry.row}\t{entry.duplicate_of or 0}\t{data}\n".encode())
+        item = Prepared.of(entry.envelope, fingerprint=entry.fingerprint)
+        fields = [
+            "E",
+            str(entry.row),
+            str(entry.duplicate_of or 0),
+            item.idempotency_key,
+            item.lane,
+            item.source,
+            item.fingerprint,
+            item.envelope_json,
+        ]
+        self._file.write(("\t".join(fields) + "\n").encode())
 
     def chunks(self, size: int) -> Iterator[list[SpooledRow]]:
         """Every row from the start, ``size`` at a time."""
@@ -76,8 +90,10 @@ class Spool:
 
 
 def _parse(line: bytes) -> SpooledRow:
-    kind, row, duplicate_of, payload = line.decode().rstrip("\n").split("\t", 3)
+    kind, row, duplicate_of, rest = line.decode().rstrip("\n").split("\t", 3)
     if kind == "X":
-        return SpooledRow(int(row), None, 0, payload)
-    envelope = CommandEnvelope.model_validate_json(payload)
-    return SpooledRow(int(row), envelope, int(duplicate_of), "")
+        return SpooledRow(int(row), None, 0, rest)
+    key, lane, source, fingerprint, envelope_json = rest.split("\t", 4)
+    return SpooledRow(
+        int(row), Prepared(key, lane, source, fingerprint, envelope_json), int(duplicate_of), ""
+    )

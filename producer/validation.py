@@ -66,6 +66,14 @@ def check_account(command: AnyCommand, settings: Settings) -> None:
         )
 
 
+def derived_fingerprint(envelope: CommandEnvelope) -> str:
+    """The fingerprint of an envelope whose key ``to_envelope`` derived from its content.
+
+    A derived key is ``content:<fingerprint>``: reading it back saves digesting the content twice.
+    """
+    return envelope.idempotency_key.removeprefix("content:")
+
+
 def to_envelope(
     command: AnyCommand,
     *,

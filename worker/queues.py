@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import uuid
 
-from schemas import CommandEnvelope
-
 LIVE_QUEUE = "ordercmd"
 BULK_QUEUE = "ordercmd.bulk"
 BULK_ID_PREFIX = "b-"
 
 
-def new_command_id(envelope: CommandEnvelope) -> str:
-    """A fresh command id; bulk commands' ids start with ``b-``."""
-    prefix = BULK_ID_PREFIX if envelope.source.startswith("bulk:") else ""
+def new_command_id(source: str) -> str:
+    """A fresh command id for an envelope from ``source``; bulk commands' ids start with ``b-``."""
+    prefix = BULK_ID_PREFIX if source.startswith("bulk:") else ""
     return prefix + uuid.uuid4().hex
 
 

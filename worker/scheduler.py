@@ -15,7 +15,7 @@ from worker.store import CommandStore
 
 log = structlog.get_logger("ordercmd.scheduler")
 
-BATCH = 500  # command ids handed out per script call
+BATCH = 1000  # command ids handed out per script call: one batch of the publisher (worker.app)
 MAINTAIN_EVERY_S = 60.0  # dead-letter bounds and index trimming need not run often
 FORGET_WORKER_MS = 24 * 3600 * 1000  # a worker not seen for a day leaves the list
 
@@ -60,9 +60,16 @@ class Scheduler:
                 keys.workers_seen(), "-inf", now_ms - FORGET_WORKER_MS
             )
         sent: set[str] = set()
-        while True:  # more batches only while full ones of new ids keep coming
+        # A backlog (a bulk batch admitted to the outbox) goes out batch after batch in this
+        # one tick; more batches only while full ones of new ids keep coming.
+        while True:
             ids = [i for i in self.store.due_messages(limit=BATCH) if i not in sent]
-            self.publish(ids)
+            try:
+                self.publish(ids)
+            except Exception:
+                # not sent (broker down): due at the next tick rather than after the guard
+                self.store.due_again(ids)
+                raise
             sent.update(ids)
             if len(ids) < BATCH:
                 break

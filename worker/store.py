@@ -12,25 +12,11 @@ import redis
 from providers.errors import IdempotencyConflict
 from schemas import Attempt, CommandEnvelope, CommandState, DeadReason
 from worker import keys
-from worker.queues import new_command_id
+from worker.admission import Admission as Admission  # re-exported: the store's API
+from worker.admission import Admitted as Admitted
+from worker.admission import KnownKey, Prepared, admit_all, known_keys
+from worker.flow import FlowGate
 from worker.scripts import Scripts
-
-
-class Admitted(StrEnum):
-    """What admission did with a submitted envelope."""
-
-    NEW = "new"  # a new command
-    EXISTING = "existing"  # the key was seen with the same content: the existing command
-    CONFLICT = "conflict"  # the key was seen with other content: nothing admitted
-
-
-@dataclass(frozen=True)
-class Admission:
-    """The result of admitting one envelope."""
-
-    command_id: str
-    admitted: Admitted
-    dispatch: bool  # True when the command heads its lane and needs a message now
 
 
 @dataclass(frozen=True)
@@ -47,7 +33,22 @@ class Claim:
     deliveries: int  # deliveries since the last recorded outcome, this one included
     claimed_ms: int
     recorded_attempts: int  # attempts in the record so far, of every kind
-    rate_reserved: bool = False  # a rate-limit slot is held for this delivery
+    breaker_clean: bool = False  # gated on a closed breaker with no failures counted
+
+
+@dataclass(frozen=True)
+class Parked:
+    """A delivery whose account must wait: the claim parked the command in the retry schedule."""
+
+    wait_s: float
+    why: str  # 'paused' (a 429), 'open', 'probing' (the breaker) or 'rate'
+
+
+@dataclass(frozen=True)
+class OtherAccount:
+    """The command is another account's than the gate's: nothing changed, claim with its gate."""
+
+    account: str
 
 
 class Spend(StrEnum):
@@ -96,52 +97,58 @@ class CommandStore:
         """Admit envelopes in one round trip, each once per idempotency key.
 
         A key seen before with other content comes back as ``CONFLICT`` (the command id is the
-        earlier command's) and admits nothing; the other envelopes are admitted.
+        earlier command's) and admits nothing; the other envelopes are admitted. Bulk commands
+        go to the outbox (see ``worker.admission``): their ``dispatch`` is False.
         """
+        return self.admit_prepared([Prepared.of(envelope) for envelope in envelopes])
+
+    def admit_prepared(self, items: Sequence[Prepared]) -> list[Admission]:
+        """``admit_many`` for envelopes already serialised (a bulk file's spooled rows)."""
+        return admit_all(self.client, self.scripts.admit, self.limits, items) if items else []
+
+    def known_keys(self, idempotency_keys: Sequence[str]) -> list[KnownKey | None]:
+        """For each idempotency key, the command admitted under it (``None``: none, or expired)."""
+        return known_keys(self.client, idempotency_keys)
+
+    def command_fields(
+        self, command_ids: Sequence[str], fields: Sequence[str]
+    ) -> list[list[str | None]]:
+        """Some fields of each command's record, in one pipelined round trip."""
         pipe = self.client.pipeline(transaction=False)
-        for envelope in envelopes:
-            self._admit_call(envelope, pipe)
-        results: list[list[str]] = pipe.execute()
-        admissions = []
-        for status, command_id, *rest in results:
-            admitted = Admitted.NEW if status == "admitted" else Admitted(status)
-            dispatch = admitted is Admitted.NEW and rest[0] == CommandState.QUEUED
-            admissions.append(Admission(command_id, admitted, dispatch))
-        return admissions
+        for command_id in command_ids:
+            pipe.hmget(keys.command(command_id), list(fields))
+        return [list(values) for values in pipe.execute()]
 
-    def _admit_call(self, envelope: CommandEnvelope, pipe: redis.client.Pipeline) -> None:
-        command_id = new_command_id(envelope)
-        lane = envelope.command.lane
-        self.scripts.admit(
-            keys=[
-                keys.idempotency(envelope.idempotency_key),
-                keys.command(command_id),
-                keys.lane(lane),
-                keys.order_history(lane),
-                keys.dispatch(),
-                keys.recent(),
-                keys.sequence(),
-            ],
-            args=[
-                command_id,
-                envelope.model_dump_json(),
-                envelope.fingerprint(),
-                lane,
-                self.limits.retention_s,
-                self.limits.guard_ms,
-                self.limits.bulk_guard,
-            ],
-            client=pipe,
-        )
+    def claim(
+        self,
+        command_id: str,
+        *,
+        gate: FlowGate | None = None,
+        max_deliveries: int | None = None,
+        early_ms: int = 50,
+    ) -> Claim | Parked | OtherAccount | str:
+        """Claim a command for this delivery, gated by its account's flow control when given.
 
-    def claim(self, command_id: str, *, early_ms: int = 50) -> Claim | str:
-        """Claim a command for this delivery.
+        Args:
+            command_id: The command to claim.
+            gate: The flow gate of the command's account; ``None`` claims ungated.
+            max_deliveries: With a gate, a delivery past this many claims ungated: it is
+                dead-lettered as poison without a call.
+            early_ms: How early a retry may be claimed before it is due.
 
         Returns:
-            The claim, or why there is nothing to do: ``finished``, ``busy`` (another delivery
-            holds a live lease), ``not_head``, ``not_due`` or ``missing``.
+            The claim; ``Parked`` when the account must wait (the command went back to the
+            retry schedule, no attempt spent); ``OtherAccount`` when the gate is another
+            account's (nothing changed); or why there is nothing to do: ``finished``, ``busy``
+            (another delivery holds a live lease), ``not_head``, ``not_due`` or ``missing``.
         """
         token = uuid.uuid4().hex
+        flow_keys: tuple[str, ...] = ()
+        flow_args: list[str | int] = []
+        if gate:
+            flow_keys = gate.keys
+            limit = "" if max_deliveries is None else max_deliveries
+            flow_args = [gate.account, *gate.limits, limit]
         reply = self.scripts.claim(
             keys=[
                 keys.command(command_id),
@@ -149,35 +156,18 @@ class CommandStore:
                 keys.dispatch(),
                 keys.schedule(),
                 keys.attempts(command_id),
+                *flow_keys,
             ],
-            args=[command_id, token, self.limits.lease_ms, early_ms],
+            args=[command_id, token, self.limits.lease_ms, early_ms, *flow_args],
         )
-        if reply[0] != "claimed":
-            return str(reply[0])
-        (
-            envelope,
-            attempts,
-            unprocessable,
-            reconcile,
-            first_ms,
-            deliveries,
-            now,
-            recorded,
-            reserved,
-        ) = reply[1:]
-        return Claim(
-            command_id=command_id,
-            token=token,
-            envelope=CommandEnvelope.model_validate_json(envelope),
-            attempts=int(attempts),
-            unprocessable=int(unprocessable),
-            reconcile_first=reconcile == "1",
-            first_claim_ms=int(first_ms),
-            deliveries=int(deliveries),
-            claimed_ms=int(now),
-            recorded_attempts=int(recorded),
-            rate_reserved=reserved == "1",
-        )
+        match reply[0]:
+            case "claimed":
+                return _claimed(command_id, token, reply[1:])
+            case "parked":
+                return Parked(int(reply[1]) / 1000, str(reply[2]))
+            case "other_account":
+                return OtherAccount(str(reply[1]))
+        return str(reply[0])
 
     def finish(
         self,
@@ -238,7 +228,6 @@ class CommandStore:
         spend: Spend,
         reconcile_first: bool,
         message: str = "",
-        rate_reserved: bool = False,
     ) -> None:
         """Park a claimed command in the retry schedule.
 
@@ -263,7 +252,6 @@ class CommandStore:
                 message[:500],
                 claim.envelope.command.provider,
                 claim.envelope.command.kind,
-                int(rate_reserved),
             ],
         )
         if reply[0] == "fenced":
@@ -284,6 +272,19 @@ class CommandStore:
             args=[limit, self.limits.guard_ms, self.limits.bulk_guard],
         )
         return [str(command_id) for command_id in reply]
+
+    def due_again(self, command_ids: Sequence[str]) -> None:
+        """Make ids that ``due_messages`` handed out due now again: their message was not sent.
+
+        Scored 0 (due since ever: first at the next hand-out) in the sets that still hold them
+        (``XX``): a command claimed since has left the dispatch set and is not put back.
+        """
+        if not command_ids:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for key in (keys.schedule(), keys.dispatch(), keys.running()):
+            pipe.zadd(key, dict.fromkeys(command_ids, 0), xx=True)
+        pipe.execute()
 
     def discard_pending(self, command_id: str, *, actor: str, why: str) -> bool:
         """Discard a command that has not started (``waiting`` or ``queued``); audited.
@@ -320,3 +321,21 @@ class LeaseLost(Exception):
 
     def __init__(self, command_id: str, state: str) -> None:
         super().__init__(f"command {command_id}: lease lost (now {state or 'missing'})")
+
+
+def _claimed(command_id: str, token: str, fields: Sequence[str]) -> Claim:
+    """The claim from ``claim.lua``'s reply (after its ``'claimed'``)."""
+    envelope, attempts, unprocessable, reconcile, first_ms, deliveries, now, recorded = fields[:8]
+    return Claim(
+        command_id=command_id,
+        token=token,
+        envelope=CommandEnvelope.model_validate_json(envelope),
+        attempts=int(attempts),
+        unprocessable=int(unprocessable),
+        reconcile_first=reconcile == "1",
+        first_claim_ms=int(first_ms),
+        deliveries=int(deliveries),
+        claimed_ms=int(now),
+        recorded_attempts=int(recorded),
+        breaker_clean=int(fields[8]) == 1,
+    )
