@@ -14,8 +14,9 @@ from schemas import CommandState, DeadReason, Provider
 from worker.app import publish
 from worker.deadletters import DeadLetterFilter, DeadLetters
 from worker.records import read_record
-from worker.replay_runs import BulkRuns, Run, RunAction
-from worker.search import Search, parse_filter
+from worker.replay_runs import Run, RunAction, RunStatus
+from worker.run_driver import run_driver
+from worker.search import parse_filter
 
 actor_option = click.option(
     "--actor",
@@ -32,6 +33,7 @@ def bulk_action_options(func: Any) -> Any:
         actor_option,
         why_option,
         yes_option,
+        wait_option,
         rate_option,
         dry_run_option,
         filter_option,
@@ -94,6 +96,13 @@ rate_option = click.option(
     help="With --filter: commands per second.",
 )
 yes_option = click.option("--yes", is_flag=True, help="With --filter: do not ask first.")
+wait_option = click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="With --filter: drive the run here until it ends (beside any workers, which share its "
+    "rate), or start it and leave it to the workers.",
+)
 
 
 @dlq.command()
@@ -106,13 +115,14 @@ def replay(
     dry_run: bool,
     rate: float,
     yes: bool,
+    wait: bool,
     why: str,
     actor: str,
 ) -> None:
     """Replay a dead letter (or --filter a set): same key, fresh budgets, order read first."""
     if _bulk_wanted(command_id, filter_text):
         bulk_run(RunAction.REPLAY, str(filter_text), dry_run=dry_run, rate=rate, yes=yes,
-                 why=why, actor=actor)  # fmt: skip
+                 wait=wait, why=why, actor=actor)  # fmt: skip
         return
     with opened_store() as (_, store):
         state = DeadLetters(store).replay(str(command_id), actor=actor, why=why)
@@ -132,13 +142,14 @@ def discard(
     dry_run: bool,
     rate: float,
     yes: bool,
+    wait: bool,
     why: str,
     actor: str,
 ) -> None:
     """Discard a dead letter (or --filter a set) for good."""
     if _bulk_wanted(command_id, filter_text):
         bulk_run(RunAction.DISCARD, str(filter_text), dry_run=dry_run, rate=rate, yes=yes,
-                 why=why, actor=actor)  # fmt: skip
+                 wait=wait, why=why, actor=actor)  # fmt: skip
         return
     with opened_store() as (_, store):
         DeadLetters(store).discard(str(command_id), actor=actor, why=why)
@@ -152,27 +163,36 @@ def _bulk_wanted(command_id: str | None, filter_text: str | None) -> bool:
 
 
 def bulk_run(
-    action: RunAction, filter_text: str, *, dry_run: bool, rate: float, yes: bool, why: str,
-    actor: str,
+    action: RunAction, filter_text: str, *, dry_run: bool, rate: float, yes: bool, wait: bool,
+    why: str, actor: str,
 ) -> None:  # fmt: skip
-    """Plan a bulk run, show its counts, then (unless a dry run) drive it at ``rate``."""
+    """Plan a bulk run here, show its counts, then (unless a dry run) start it at ``rate``.
+
+    Planning and, with ``wait``, the run itself are driven by this process beside any workers:
+    the run's script hands each id out once and keeps the rate, so nothing is done twice, and
+    the command works when no worker runs (the messages then wait for one).
+    """
     where = parse_filter(filter_text)
     with opened_store() as (settings, store):
-        accounts = {name: str(a.provider) for name, a in settings.accounts.items()}
-        runs = BulkRuns(store, Search(store.client, accounts), publish)
-        run = runs.plan(where, action=action, actor=actor, why=why)
+        driver = run_driver(settings, store, publish)
+        runs = driver.runs
+        run = driver.drive(runs.plan(where, action=action, actor=actor, why=why).id)
         click.echo(f"{action} plan {run.id}: {run.total} dead letters")
         console.print(plan_table(run))
-        if dry_run or not run.total:
+        if dry_run or not run.total or run.status is not RunStatus.PLANNED:
             click.echo(
-                f"dry run: nothing changed (plan {run.id} can be started from the dashboard)"
+                f"dry run: nothing changed (plan {run.id} is {run.status}; "
+                "a planned run can be started from the dashboard)"
             )
             return
         if not yes:
             click.confirm(f"{action} {run.total} dead letters at {rate:g}/s?", abort=True)
         runs.start(run.id, actor=actor, rate_per_s=rate)
+        if not wait:
+            click.echo(f"run {run.id} started at {rate:g}/s: the workers act on it")
+            return
         try:
-            run = runs.drive(run.id, progress=_progress)
+            run = driver.drive(run.id, progress=_progress)
         except KeyboardInterrupt:
             runs.cancel(run.id, actor=actor)
             run = runs.require(run.id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -17,8 +16,9 @@ from web.state import AppState
 from worker.deadletters import DeadLetters, NotADeadLetter
 from worker.records import read_record
 from worker.replay_edit import edit_and_replay
-from worker.replay_runs import BulkRuns
-from worker.search import Search
+from worker.replay_runs import BulkRuns, Run, RunAction, RunStatus
+from worker.run_planning import Planner
+from worker.search import Search, SearchFilter
 
 
 def search_of(state: AppState) -> Search:
@@ -29,7 +29,7 @@ def search_of(state: AppState) -> Search:
 
 def runs_of(state: AppState) -> BulkRuns:
     """Bulk runs over the app's store."""
-    return BulkRuns(state.store, search_of(state), state.publish)
+    return BulkRuns(state.store.client)
 
 
 @contextmanager
@@ -101,21 +101,31 @@ def discard(state: AppState, command_id: str, *, actor: str, why: str) -> None:
         DeadLetters(state.store).discard(command_id, actor=actor, why=why)
 
 
+def plan_run(
+    state: AppState, where: SearchFilter, *, action: RunAction, actor: str, why: str
+) -> Run:
+    """Create a plan and add its first chunk, so a small plan is complete at once.
+
+    A larger one goes on planning in the workers, one bounded chunk per tick; the request
+    never reads more than one chunk.
+    """
+    runs = runs_of(state)
+    run = runs.plan(where, action=action, actor=actor, why=why)
+    Planner(runs, search_of(state)).step(run.id)
+    return runs.require(run.id)
+
+
 def start_run(state: AppState, run_id: str, *, actor: str, rate_per_s: float) -> None:
-    """Start a planned run and drive it in a background thread of this process.
+    """Start a planned run; the workers drive it (no thread of this process does).
 
     Raises:
-        HTTPException: 409 when the run is not planned (already started, done or cancelled).
+        HTTPException: 404 when unknown; 409 when it is still planning, or already started,
+            done or cancelled.
     """
     runs = runs_of(state)
     with http_errors():
-        runs.require(run_id)
+        run = runs.require(run_id)
+    if run.status is RunStatus.PLANNING:
+        raise HTTPException(409, f"bulk run {run_id} is still planning ({run.total} found so far)")
     if not runs.start(run_id, actor=actor, rate_per_s=rate_per_s):
         raise HTTPException(409, f"bulk run {run_id} is not waiting to start")
-    threading.Thread(target=runs.drive, args=(run_id,), name=f"run-{run_id}", daemon=True).start()
-
-
-def resume_run(state: AppState, run_id: str) -> None:
-    """Drive a running run again whose driver stopped (its web process restarted)."""
-    runs = runs_of(state)
-    threading.Thread(target=runs.drive, args=(run_id,), name=f"run-{run_id}", daemon=True).start()

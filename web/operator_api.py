@@ -88,13 +88,17 @@ def discard(state: State, user: Operator, command_id: str, body: WhyBody) -> Act
 
 @router.post("/runs", status_code=201)
 def plan_run(state: State, user: Operator, body: RunBody) -> RunOut:
-    """Dry run: snapshot and count the matching dead letters; start it with ``/start``."""
+    """Dry run: plan a snapshot of the matching dead letters, counted by group.
+
+    The answer is ``planned`` when the plan fit in one chunk, else ``planning``: the workers
+    add the rest in chunks; poll ``GET /api/runs/{run_id}``, then ``/start`` it once planned.
+    """
     f = body.filter
     where = SearchFilter(
         provider=f.provider, account=f.account or None, kind=f.kind, reason=f.reason,
         order_id=f.order_id or None, since_ms=to_ms(f.since), until_ms=to_ms(f.until),
     )  # fmt: skip
-    run = actions.runs_of(state).plan(where, action=body.action, actor=user.name, why=body.why)
+    run = actions.plan_run(state, where, action=body.action, actor=user.name, why=body.why)
     return _run_out(run)
 
 
@@ -109,14 +113,14 @@ def get_run(state: State, _: Viewer, run_id: str) -> RunOut:
 
 @router.post("/runs/{run_id}/start")
 def start_run(state: State, user: Operator, run_id: str, body: StartBody) -> RunOut:
-    """Start a planned run; it acts at ``rate_per_s`` in the background."""
+    """Start a planned run (409 while planning); the workers act on it at ``rate_per_s``."""
     actions.start_run(state, run_id, actor=user.name, rate_per_s=body.rate_per_s)
     return get_run(state, user, run_id)
 
 
 @router.post("/runs/{run_id}/cancel")
 def cancel_run(state: State, user: Operator, run_id: str) -> RunOut:
-    """Cancel a planned or running run."""
+    """Cancel a planning, planned or running run."""
     run = get_run(state, user, run_id)
     if not actions.runs_of(state).cancel(run_id, actor=user.name):
         raise HTTPException(409, f"bulk run {run_id} is {run.status}")

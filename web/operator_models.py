@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas import CommandKind, CommandRecord, DeadReason, Provider
-from worker.replay_runs import RunAction
+from worker.replay_runs import RunAction, RunStatus
 
 Why = Annotated[str, Field(min_length=1, max_length=500, description="kept in the audit log")]
 
@@ -73,15 +73,20 @@ class StartBody(BaseModel):
 
 
 class RunOut(BaseModel):
-    """A bulk run: its plan (``counts`` by ``provider|kind|reason``) and its progress."""
+    """A bulk run: its plan (``counts`` by ``provider|kind|reason``) and its progress.
+
+    While ``planning``, ``total`` and ``counts`` grow as the workers read chunks and
+    ``examined`` counts the index entries read; they are final once ``planned``.
+    """
 
     id: str
     action: RunAction
-    status: str
+    status: RunStatus
     filter: str
     actor: str
     why: str
     total: int
+    examined: int
     processed: int
     left: int
     rate_per_s: float

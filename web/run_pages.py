@@ -1,4 +1,7 @@
-"""Bulk runs over dead letters: plan (dry run with counts), start at a rate, watch, cancel."""
+"""Bulk runs over dead letters: plan (dry run with counts), start at a rate, watch, cancel.
+
+The pages only plan, start and cancel; the workers plan in chunks and act at the run's rate.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +16,10 @@ from web.filters import CHOICES, form_filter
 from web.guards import form_operator, page_user
 from web.render import redirect, render
 from web.state import AppState, app_state
-from worker.replay_runs import Run, RunAction
+from worker.replay_runs import DRIVEN, Run, RunAction, RunStatus
 
 router = APIRouter(include_in_schema=False)
-STALLED_MS = 15_000  # a running run not stepped for this long has lost its driver
+STALLED_MS = 15_000  # a run no driver moved for this long: no worker is running
 
 
 @router.get("/runs", response_class=HTMLResponse)
@@ -39,12 +42,15 @@ async def plan_run(
     why: Annotated[str, Form(min_length=1, max_length=500)],
     action: Annotated[RunAction, Form()] = RunAction.REPLAY,
 ) -> RedirectResponse:
-    """Dry run: snapshot and count the matching dead letters; nothing is changed yet."""
+    """Dry run: plan a snapshot of the matching dead letters with counts; nothing changes."""
     form = await request.form()
     where, problems = form_filter({k: str(v) for k, v in form.items()})
     if problems:
         return redirect(request, "/runs", "Not planned: " + "; ".join(problems))
-    run = actions.runs_of(state).plan(where, action=action, actor=user.name, why=why)
+    run = actions.plan_run(state, where, action=action, actor=user.name, why=why)
+    if run.status is RunStatus.PLANNING:
+        found = f"Planning: {run.total} dead letters found so far"
+        return redirect(request, f"/runs/{run.id}", f"{found}; the workers count the rest.")
     return redirect(request, f"/runs/{run.id}", f"Dry run: {run.total} dead letters would be "
                     f"{'replayed' if action is RunAction.REPLAY else 'discarded'}.")  # fmt: skip
 
@@ -72,12 +78,12 @@ def run_page(
 
 def progress(state: AppState, run: Run) -> dict[str, Any]:
     """What the page's live refresh shows."""
-    now_ms = int(state.store.client.time()[0]) * 1000
-    stalled = run.status == "running" and now_ms - run.beat_ms > max(
-        STALLED_MS, 3000 / max(run.rate_per_s, 0.001)
-    )
+    seconds, micros = state.store.client.time()
+    now_ms = int(seconds) * 1000 + int(micros) // 1000
+    stalled = run.status in DRIVEN and now_ms - run.beat_ms > STALLED_MS
     return {"status": run.status, "total": run.total, "processed": run.processed,
-            "left": run.left, "results": run.results, "stalled": stalled}  # fmt: skip
+            "left": run.left, "examined": run.examined, "results": run.results,
+            "stalled": stalled}  # fmt: skip
 
 
 @router.get("/runs/{run_id}/progress")
@@ -117,18 +123,3 @@ def cancel(
     """Cancel a planned or running run; what it has not taken stays dead."""
     done = actions.runs_of(state).cancel(run_id, actor=user.name)
     return redirect(request, f"/runs/{run_id}", "Cancelled." if done else "Not running.")
-
-
-@router.post("/runs/{run_id}/resume")
-def resume(
-    request: Request,
-    run_id: str,
-    state: Annotated[AppState, Depends(app_state)],
-    _: Annotated[Principal, Depends(form_operator)],
-) -> RedirectResponse:
-    """Drive a stalled run again from this process."""
-    run = _run(state, run_id)
-    if not progress(state, run)["stalled"]:
-        return redirect(request, f"/runs/{run_id}", "Not stalled.")
-    actions.resume_run(state, run_id)
-    return redirect(request, f"/runs/{run_id}", "Resumed.")

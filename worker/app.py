@@ -20,6 +20,7 @@ from worker.flow import FlowControl
 from worker.logs import configure_logging
 from worker.queues import BULK_QUEUE, LIVE_QUEUE, queue_for
 from worker.redis_client import check_redis_config, redis_client
+from worker.run_driver import RunDriver, run_driver
 from worker.runtime import Publish, Runtime, account_providers
 from worker.scheduler import Scheduler
 from worker.settings import Settings, get_settings
@@ -78,6 +79,10 @@ def publisher(celery_app: Celery) -> Publish:
         # kombu's batch: on Redis one pipelined round trip per 1,000 broker commands (the
         # LPUSH and the task-sent event of each message); other transports publish at once.
         with celery_app.producer_or_acquire() as producer, producer.batch(PUBLISH_BATCH_SIZE):
+            # Each queue is declared once per call, not per message (kombu binds a copy of the
+            # queue for every declare it is asked for: a quarter of the publishing time).
+            for name in {queue_for(command_id) for command_id in command_ids}:
+                producer.maybe_declare(celery_app.amqp.queues[name])
             for command_id in command_ids:
                 celery_app.send_task(
                     EXECUTE_TASK,
@@ -86,6 +91,7 @@ def publisher(celery_app: Celery) -> Publish:
                     queue=queue_for(command_id),
                     producer=producer,
                     serializer="json",
+                    declare=[],
                 )
 
     return publish
@@ -126,14 +132,15 @@ def get_runtime() -> Runtime:
 
 
 class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
-    """Runs the scheduler in the worker's main process while the worker runs."""
+    """Runs the scheduler and the bulk-run driver in the worker's main process."""
 
     def __init__(self, parent: Any, **options: Any) -> None:
         super().__init__(parent, **options)
         self.scheduler: Scheduler | None = None
+        self.runs: RunDriver | None = None
 
     def start(self, parent: Any) -> None:
-        """Start the scheduler thread."""
+        """Start the scheduler and bulk-run threads."""
         settings = get_settings()
         store = build_store(settings)
         for warning in check_redis_config(store.client):
@@ -150,9 +157,13 @@ class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
             name=str(parent.hostname),
         )
         self.scheduler.start()
+        self.runs = run_driver(settings, store, publish)
+        self.runs.start(tick_s=settings.scheduler_tick_s)
 
     def stop(self, parent: Any) -> None:
-        """Stop the scheduler thread."""
+        """Stop the scheduler and bulk-run threads."""
+        if self.runs is not None:
+            self.runs.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
 

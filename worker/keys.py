@@ -70,6 +70,24 @@ def recent() -> str:
     return f"{PREFIX}:recent"
 
 
+def index(field: str, value: str) -> str:
+    """Sorted set: commands whose ``field`` (state, provider, account, kind, reason) is ``value``.
+
+    Scored by admission time (ms), like ``recent``, so a search cursor holds in any of them.
+    """
+    return f"{index_prefix()}{field}:{value}"
+
+
+def index_prefix() -> str:
+    """The common prefix of the search indexes (the Lua scripts build index keys from it)."""
+    return f"{PREFIX}:ix:"
+
+
+def unindex_queue() -> str:
+    """Sorted set: ``id state provider account kind`` of records with a TTL, by expiry (ms)."""
+    return f"{PREFIX}:unindex"
+
+
 def audit() -> str:
     """Stream: every operator action (who, what, which command, why)."""
     return f"{PREFIX}:audit"
@@ -159,6 +177,11 @@ def replay_run_counts(run_id: str) -> str:
 def replay_runs() -> str:
     """Sorted set: bulk runs by creation time (ms)."""
     return f"{PREFIX}:runs"
+
+
+def replay_runs_active() -> str:
+    """Sorted set: bulk runs the workers drive now (planning or running), by creation time."""
+    return f"{PREFIX}:runs:active"
 
 
 def sign_in_attempts(digest: str) -> str:

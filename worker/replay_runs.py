@@ -1,28 +1,25 @@
-"""Bulk runs over dead letters (plan, throttled run, cancel).
+"""Bulk runs over dead letters as stored: create a plan, read it, start, take, cancel.
 
-A run is planned first: the matching dead letters are snapshotted into a Redis list and counted
-by provider, kind and reason, so the operator sees what will happen. Started, it takes one id at
-a time from the snapshot (each exactly once, so a command that dies again during the run is not
-taken again) and replays or discards it through `DeadLetters`, which audits every command.
+A run is created at once with status ``planning``; the drivers (`worker.run_driver`: every
+worker, or a CLI that waits) fill its snapshot in chunks (`worker.run_planning`) until it is
+``planned``, with counts by provider, kind and reason. Started, it hands out the ids that are
+due by its rate, each exactly once, so a command that dies again during the run is not taken
+again. Every change of state goes through ``replay_run.lua``.
 """
 
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
-from schemas import CommandState
+import redis
+
 from worker import keys
-from worker.deadletters import DeadLetters, NotADeadLetter
-from worker.runtime import Publish
+from worker.deadletters import NotADeadLetter
 from worker.scripts import source
-from worker.search import Search, SearchFilter, with_state
-from worker.store import CommandStore
+from worker.search import SearchFilter
 
 RUN_TTL_S = 7 * 24 * 3600  # runs (and their snapshots) are kept a week
 RESULTS = ("queued", "waiting", "discarded", "skipped")
@@ -35,20 +32,34 @@ class RunAction(StrEnum):
     DISCARD = "discard"
 
 
+class RunStatus(StrEnum):
+    """Where a bulk run is: planning -> planned -> running -> done, or cancelled."""
+
+    PLANNING = "planning"
+    PLANNED = "planned"
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+DRIVEN = frozenset({RunStatus.PLANNING, RunStatus.RUNNING})  # a driver has work to do
+
+
 @dataclass(frozen=True)
 class Run:
     """A bulk run as stored: what, by whom, why, and how far it got."""
 
     id: str
     action: RunAction
-    status: str  # planned, running, done, cancelled
+    status: RunStatus
     filter: str
     actor: str
     why: str
-    total: int
+    total: int  # ids in the snapshot (found so far while planning)
     created_ms: int
+    examined: int = 0  # index entries planning looked at
     rate_per_s: float = 0.0
-    beat_ms: int = 0
+    beat_ms: int = 0  # the last time a driver moved the run
     left: int = 0
     results: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # "provider|kind|reason" -> n
@@ -59,50 +70,44 @@ class Run:
         return sum(self.results.values())
 
 
-class BulkRuns:
-    """Plans, runs and cancels bulk actions over one store's dead letters."""
+@dataclass(frozen=True)
+class Taken:
+    """What one take handed out: ids to act on now, and when the next is due."""
 
-    def __init__(self, store: CommandStore, search: Search, publish: Publish) -> None:
-        self.store, self.search, self.publish = store, search, publish
-        self.client = store.client
-        self.letters = DeadLetters(store)
-        self._script = self.client.register_script(source("replay_run"))
+    status: str  # "take", "wait", or the run's status when it is not running
+    ids: list[str]
+    wait_s: float
+
+
+class BulkRuns:
+    """The bulk runs of one store."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.script = client.register_script(source("replay_run"))
 
     def plan(self, where: SearchFilter, *, action: RunAction, actor: str, why: str) -> Run:
-        """Snapshot the dead letters matching ``where`` and count them; nothing is changed."""
+        """Create a run planning over the dead letters matching ``where``; nothing is changed.
+
+        The snapshot will hold only dead letters that died by now: the first cursor starts at
+        this moment on the dead-letter index (ordered by death time).
+        """
         run_id = uuid.uuid4().hex[:16]
-        counts: Counter[str] = Counter()
-        for ids in self.search.iter_ids(with_state(where, "dead")):
-            if ids:
-                self.client.rpush(keys.replay_run_ids(run_id), *ids)
-            counts.update(self._groups(ids))
-        now_ms = int(self.client.time()[0]) * 1000
+        seconds, micros = self.client.time()
+        now_ms = int(seconds) * 1000 + int(micros) // 1000
         pipe = self.client.pipeline(transaction=True)
         pipe.hset(keys.replay_run(run_id), mapping={
-            "id": run_id, "action": action, "status": "planned", "filter": where.describe(),
-            "actor": actor, "why": why, "total": sum(counts.values()), "created_ms": now_ms,
+            "id": run_id, "action": action, "status": RunStatus.PLANNING,
+            "filter": where.describe(), "where": json.dumps(asdict(where)), "actor": actor,
+            "why": why, "total": 0, "examined": 0, "created_ms": now_ms, "beat_ms": now_ms,
+            "plan_cursor": f"{now_ms}:",
         })  # fmt: skip
-        if counts:
-            flat = [x for pair in counts.items() for x in pair]
-            pipe.hset(keys.replay_run_counts(run_id), items=flat)
-        run_keys = (keys.replay_run(run_id), keys.replay_run_ids(run_id))
-        for key in (*run_keys, keys.replay_run_counts(run_id)):
-            pipe.expire(key, RUN_TTL_S)
+        pipe.expire(keys.replay_run(run_id), RUN_TTL_S)
         pipe.zadd(keys.replay_runs(), {run_id: now_ms})
         pipe.zremrangebyscore(keys.replay_runs(), "-inf", now_ms - RUN_TTL_S * 1000)
+        pipe.zadd(keys.replay_runs_active(), {run_id: now_ms})
         pipe.execute()
         return self.require(run_id)
-
-    def _groups(self, ids: list[str]) -> list[str]:
-        pipe = self.client.pipeline(transaction=False)
-        for command_id in ids:
-            pipe.hmget(keys.command(command_id), "envelope", "dead_reason")
-        groups = []
-        for envelope, reason in pipe.execute():
-            if envelope:
-                command = json.loads(envelope)["command"]
-                groups.append(f"{command['provider']}|{command['kind']}|{reason}")
-        return groups
 
     def get(self, run_id: str) -> Run | None:
         """The run, or ``None`` when unknown or expired."""
@@ -114,11 +119,11 @@ class BulkRuns:
         if not data:
             return None
         return Run(
-            id=data["id"], action=RunAction(data["action"]), status=data["status"],
+            id=data["id"], action=RunAction(data["action"]), status=RunStatus(data["status"]),
             filter=data["filter"], actor=data["actor"], why=data["why"],
             total=int(data["total"]), created_ms=int(data["created_ms"]),
-            rate_per_s=float(data.get("rate", 0)), beat_ms=int(data.get("beat_ms", 0)),
-            left=int(data.get("left", pending)),
+            examined=int(data.get("examined", 0)), rate_per_s=float(data.get("rate", 0)),
+            beat_ms=int(data.get("beat_ms", 0)), left=int(data.get("left", pending)),
             results={r: int(data[r]) for r in RESULTS if r in data},
             counts={k: int(v) for k, v in counts.items()},
         )  # fmt: skip
@@ -135,50 +140,38 @@ class BulkRuns:
         ids = self.client.zrevrange(keys.replay_runs(), 0, limit - 1)
         return [run for run in (self.get(str(i)) for i in ids) if run is not None]
 
+    def driven_ids(self) -> list[str]:
+        """Runs planning or running, oldest first; ids of expired runs are dropped."""
+        ids = [str(i) for i in self.client.zrange(keys.replay_runs_active(), 0, -1)]
+        pipe = self.client.pipeline(transaction=False)
+        for run_id in ids:
+            pipe.exists(keys.replay_run(run_id))
+        gone = [run_id for run_id, there in zip(ids, pipe.execute(), strict=True) if not there]
+        if gone:
+            self.client.zrem(keys.replay_runs_active(), *gone)
+        return [run_id for run_id in ids if run_id not in gone]
+
     def start(self, run_id: str, *, actor: str, rate_per_s: float) -> bool:
-        """Mark a planned run as running (someone must then `drive` it); False if not planned."""
-        return self._op(run_id, "start", actor, rate_per_s)[0] == "ok"
+        """Mark a planned run as running (the drivers then act on it); False if not planned."""
+        return self.op(run_id, "start", actor, rate_per_s)[0] == "ok"
 
     def cancel(self, run_id: str, *, actor: str) -> bool:
-        """Stop a planned or running run; the ids it had not taken are dropped."""
-        return self._op(run_id, "cancel", actor, 0)[0] == "ok"
+        """Stop a planning, planned or running run; the ids it had not taken are dropped."""
+        return self.op(run_id, "cancel", actor)[0] == "ok"
 
-    def _op(self, run_id: str, op: str, actor: str, rate: float) -> list[str]:
-        run_keys = [keys.replay_run(run_id), keys.replay_run_ids(run_id), keys.audit()]
-        return [str(p) for p in self._script(keys=run_keys, args=[op, actor, rate])]
+    def take(self, run_id: str, *, limit: int) -> Taken:
+        """Hand out at most ``limit`` ids due by the run's rate (from Redis time, shared)."""
+        reply = self.op(run_id, "take", "", limit)
+        wait_s = int(reply[1]) / 1000 if reply[1] else 0.0
+        return Taken(reply[0], reply[2:], wait_s)
 
-    def step(self, run: Run) -> str | None:
-        """Take the run's next command and act on it; the result, or ``None`` when it stopped."""
-        reply = self._op(run.id, "take", run.actor, 0)
-        if reply[0] != "take":
-            return None
-        command_id, why = reply[1], f"{run.why} (bulk run {run.id})"
-        try:
-            if run.action is RunAction.DISCARD:
-                self.letters.discard(command_id, actor=run.actor, why=why)
-                result = "discarded"
-            else:
-                state = self.letters.replay(command_id, actor=run.actor, why=why)
-                if state is CommandState.QUEUED:
-                    self.publish([command_id])
-                result = str(state)
-        except NotADeadLetter:
-            result = "skipped"  # replayed, discarded or expired since the plan
-        self.client.hincrby(keys.replay_run(run.id), result, 1)
-        return result
-
-    def drive(self, run_id: str, *, progress: Callable[[Run], None] | None = None) -> Run:
-        """Act on a running run's commands at its rate until it is done or cancelled."""
-        run = self.require(run_id)
-        interval_s = 1.0 / run.rate_per_s if run.rate_per_s > 0 else 0.0
-        next_at = time.monotonic()
-        while True:
-            delay_s = next_at - time.monotonic()
-            if delay_s > 0:
-                time.sleep(delay_s)
-            if self.step(run) is None:
-                break
-            next_at = max(next_at + interval_s, time.monotonic() - interval_s)
-            if progress is not None:
-                progress(self.require(run_id))
-        return self.require(run_id)
+    def op(self, run_id: str, op: str, actor: str, *args: str | float) -> list[str]:
+        """Run one op of ``replay_run.lua`` on the run."""
+        run_keys = [
+            keys.replay_run(run_id),
+            keys.replay_run_ids(run_id),
+            keys.replay_run_counts(run_id),
+            keys.replay_runs_active(),
+            keys.audit(),
+        ]
+        return [str(p) for p in self.script(keys=run_keys, args=[op, actor, *args])]

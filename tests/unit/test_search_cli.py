@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +15,8 @@ from schemas import CommandState, DeadReason
 from tests.factories import make_envelope
 from worker import keys
 from worker.records import read_record
+from worker.run_driver import RunDriver
+from worker.search import Search
 from worker.settings import get_settings
 from worker.store import Claim, CommandStore, StoreLimits
 
@@ -89,3 +93,20 @@ def test_an_id_and_a_filter_are_exclusive(store):
     bad = run("replay", "--filter", "colour=red", "--why", "x")
     assert bad.exit_code == 1
     assert "filter" in bad.output
+
+
+def test_no_wait_starts_the_run_and_leaves_it_to_the_workers(store):
+    ids = [dead(store, f"k{i}", DeadReason.EXHAUSTED, order_id=f"O-{i}") for i in range(2)]
+    result = run("replay", "--filter", "reason=exhausted", "--rate", "50", "--yes", "--no-wait",
+                 "--why", "provider fixed")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    run_id = re.search(r"run (\w+) started at 50/s", result.output).group(1)
+    assert states(store, ids) == ["dead", "dead"], "the shell acted on nothing"
+    published: list[str] = []
+    driver = RunDriver(store, Search(store.client, {"acme": "backd"}), published.extend)
+    deadline = time.monotonic() + 10
+    while driver.runs.require(run_id).status == "running":  # a worker's ticks
+        assert time.monotonic() < deadline
+        driver.run_once()
+    assert sorted(published) == sorted(ids)
+    assert states(store, ids) == ["queued", "queued"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 from schemas import CommandState, DeadReason
@@ -10,7 +11,8 @@ from tests.unit import test_web_app as web_app
 from tests.unit.test_web_app import bearer, make_dead, sign_in
 from worker import keys
 from worker.records import read_record
-from worker.replay_runs import BulkRuns, RunAction
+from worker.replay_runs import DRIVEN, BulkRuns, RunAction
+from worker.run_driver import RunDriver
 from worker.search import Search, SearchFilter
 from worker.store import Claim
 
@@ -19,20 +21,25 @@ published = web_app.published  # a fixture shared with test_web_app
 store = web_app.store  # a fixture shared with test_web_app
 
 
-def wait_status(client, run_id: str, status: str) -> dict:
-    deadline = time.monotonic() + 10
-    while True:
-        run = client.get(f"/api/runs/{run_id}", headers=bearer()).json()
-        if run["status"] == status or time.monotonic() > deadline:
-            return run
-        time.sleep(0.02)
-
-
 def audit(store) -> list[dict[str, str]]:
     return [fields for _, fields in store.client.xrange(keys.audit())]
 
 
-def test_a_run_is_planned_with_counts_then_runs_to_the_end(client, store, published):
+def driver_of(store, published) -> RunDriver:
+    """What every worker runs beside its scheduler."""
+    return RunDriver(store, Search(store.client, {"acme": "backd"}), published)
+
+
+def drive_to_end(driver: RunDriver, run_id: str) -> dict:
+    """Tick the driver as a worker would until the run ends (a deadline, not a sleep)."""
+    deadline = time.monotonic() + 10
+    while driver.runs.require(run_id).status in DRIVEN:
+        assert time.monotonic() < deadline, driver.runs.require(run_id)
+        driver.run_once()
+    return driver.runs.require(run_id)
+
+
+def test_a_run_is_planned_with_counts_then_the_workers_run_it(client, store, published):
     ids = [make_dead(store, f"k{i}", DeadReason.EXHAUSTED, order_id=f"O-{i}") for i in range(4)]
     make_dead(store, "x", DeadReason.AUTH, order_id="O-9")
     plan = client.post("/api/runs", json={"filter": {"reason": "exhausted"}, "why": "fixed"},
@@ -45,43 +52,50 @@ def test_a_run_is_planned_with_counts_then_runs_to_the_end(client, store, publis
         {"backd|cancel|exhausted": 4},
     )
     assert all(read_record(store.client, i).state == "dead" for i in ids), "a plan changes nothing"
-    started = client.post(f"/api/runs/{run['id']}/start", json={"rate_per_s": 200},
+    started = client.post(f"/api/runs/{run['id']}/start", json={"rate_per_s": 1000},
                           headers=bearer())  # fmt: skip
     assert started.status_code == 200, started.text
-    done = wait_status(client, run["id"], "done")
-    assert (done["processed"], done["results"]) == (4, {"queued": 4})
+    assert started.json()["status"] == "running"
+    assert published == [], "the web process does not drive the run"
+    assert not [t for t in threading.enumerate() if t.name.startswith(("run-", "ordercmd-runs"))]
+    done = drive_to_end(driver_of(store, published), run["id"])
+    assert (done.status, done.processed, done.results) == ("done", 4, {"queued": 4})
     assert sorted(published) == sorted(ids)
+    assert client.get(f"/api/runs/{run['id']}", headers=bearer()).json()["status"] == "done"
     again = client.post(f"/api/runs/{run['id']}/start", json={}, headers=bearer())
     assert again.status_code == 409
 
 
 def test_a_command_that_dies_again_during_the_run_is_not_taken_again(store, published):
     ids = [make_dead(store, f"k{i}", order_id=f"O-{i}") for i in range(3)]
-    runs = BulkRuns(store, Search(store.client, {"acme": "backd"}), published)
-    run = runs.plan(SearchFilter(), action=RunAction.REPLAY, actor="ops", why="retry all")
-    assert runs.start(run.id, actor="ops", rate_per_s=1000)
-    assert runs.step(run) == "queued"
+    driver = driver_of(store, published)
+    run = driver.runs.plan(SearchFilter(), action=RunAction.REPLAY, actor="ops", why="retry all")
+    assert driver.drive(run.id).status == "planned"
+    assert driver.runs.start(run.id, actor="ops", rate_per_s=1)  # one now, the next in 1 s
+    assert driver.run_once() == 1
     first = published[0]
     claim = store.claim(first)  # the replayed command runs and dies again
     assert isinstance(claim, Claim)
     store.finish(claim, CommandState.DEAD, None, reason=DeadReason.REJECTED, message="again")
-    finished = runs.drive(run.id)
-    assert finished.status == "done"
-    assert finished.processed == 3
+    driver.runs.client.hset(keys.replay_run(run.id), "rate", 1000)  # no need to wait 2 s
+    finished = drive_to_end(driver, run.id)
+    assert (finished.status, finished.processed) == ("done", 3)
     assert sorted(published) == sorted(ids), "each replayed once"
     assert read_record(store.client, first).state == "dead"
 
 
 def test_cancel_stops_a_run_and_leaves_the_rest_dead(client, store, published):
     ids = [make_dead(store, f"k{i}", order_id=f"O-{i}") for i in range(5)]
-    runs = BulkRuns(store, Search(store.client, {"acme": "backd"}), published)
-    run = runs.plan(SearchFilter(), action=RunAction.DISCARD, actor="alice", why="stale")
-    runs.start(run.id, actor="alice", rate_per_s=1000)
-    runs.step(run)
+    driver = driver_of(store, published)
+    run = driver.runs.plan(SearchFilter(), action=RunAction.DISCARD, actor="alice", why="stale")
+    driver.drive(run.id)
+    driver.runs.start(run.id, actor="alice", rate_per_s=1)
+    assert driver.run_once() == 1
     cancelled = client.post(f"/api/runs/{run.id}/cancel", headers=bearer())
     assert cancelled.status_code == 200, cancelled.text
     assert (cancelled.json()["status"], cancelled.json()["left"]) == ("cancelled", 4)
-    assert runs.step(run) is None
+    assert driver.runs.take(run.id, limit=10).ids == []
+    assert driver.run_once() == 0
     assert sorted(str(read_record(store.client, i).state) for i in ids) == [
         "dead", "dead", "dead", "dead", "discarded"]  # fmt: skip
     actions = [e["action"] for e in audit(store)]
@@ -155,3 +169,24 @@ def test_the_run_pages_plan_and_show_counts(client, store):
     progress = client.get(reply.headers["location"] + "/progress").json()
     assert progress["status"] == "planned"
     assert progress["total"] == 1
+
+
+def test_a_run_still_planning_shows_progress_and_cannot_start(client, store, published):
+    make_dead(store, "a", DeadReason.POISON)
+    run = BulkRuns(store.client).plan(SearchFilter(), action=RunAction.REPLAY, actor="alice",
+                                      why="big")  # fmt: skip
+    token = sign_in(client)
+    page = client.get(f"/runs/{run.id}")
+    assert "Planning: 0 dead letters found so far" in page.text
+    assert 'id="start-form"' not in page.text
+    assert 'id="cancel-form"' in page.text, "a plan can be cancelled while it is filled"
+    reply = client.post(f"/runs/{run.id}/start", data={"rate": "5", "csrf_token": token})
+    assert "Not started: bulk run" in client.get(reply.headers["location"]).text
+    api = client.post(f"/api/runs/{run.id}/start", json={}, headers=bearer())
+    assert api.status_code == 409
+    assert "still planning" in api.text
+    assert client.get(f"/runs/{run.id}/progress").json()["status"] == "planning"
+    driver_of(store, published).run_once()  # a worker's tick completes the small plan
+    assert client.get(f"/api/runs/{run.id}", headers=bearer()).json()["total"] == 1
+    assert 'id="start-form"' in client.get(f"/runs/{run.id}").text
+    assert published == [], "planning changes nothing"

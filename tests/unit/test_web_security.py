@@ -55,7 +55,6 @@ def test_the_form_routes_are_the_ones_expected(client):
         "/logout",
         "/runs",
         "/runs/{run_id}/cancel",
-        "/runs/{run_id}/resume",
         "/runs/{run_id}/start",
     ]
 
