@@ -24,7 +24,7 @@ from typing import Any
 import redis
 
 from worker import keys
-from worker.embedded import find_server_binary, pick_free_port, server_argv
+from worker.redis_process import find_server_binary, pick_free_port, server_argv
 from worker.search import Search, SearchFilter
 
 PROVIDERS = {"acme": "backd", "store": "shoplazza", "pod": "fastpod"}
@@ -66,6 +66,9 @@ def populate(client: redis.Redis, start: int, stop: int, rng: random.Random) -> 
                 pipe.zadd(key, {command_id: created + 500})
         pipe.hset(keys.command(command_id), mapping=fields)
         pipe.zadd(keys.recent(), {command_id: created})
+        for field, value in (("state", fields["state"]), ("provider", provider),
+                             ("account", account), ("kind", kind)):  # fmt: skip
+            pipe.zadd(keys.index(field, value), {command_id: created})
         pipe.zadd(keys.order_history(lane), {command_id: n})
         pipe.set(keys.idempotency(f"key-{n}"), f"{command_id} fp")
         if n % 2000 == 1999:

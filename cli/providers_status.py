@@ -100,7 +100,7 @@ def read_provider_status(settings: Settings, flow: FlowControl) -> list[Provider
 
 
 def breaker_view(fields: dict[str, str], now_ms: int) -> BreakerView:
-    """The breaker as ``gate.lua`` reads ``fields`` at ``now_ms`` (Redis time)."""
+    """The breaker as ``claim.lua``'s gate reads ``fields`` at ``now_ms`` (Redis time)."""
     failures, opened = int(fields.get("failures", 0)), int(fields.get("opened", 0))
     if fields.get("state") != "open":
         return BreakerView(BreakerState.CLOSED, None, False, None, failures, opened)

@@ -21,10 +21,12 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from schemas import CommandState
 from web import stats
 from web.auth import Principal
 from web.guards import api_user
 from web.state import AppState, app_state
+from worker import keys
 from worker.clock import utcnow
 
 router = APIRouter(tags=["metrics"])
@@ -107,6 +109,27 @@ class StoreCollector(Collector):
             age_s = max(0.0, utcnow().timestamp() - depths.oldest_dead_ms / 1000)
         yield GaugeMetricFamily(
             "ordercmd_dead_letter_oldest_age_seconds", "Age of the oldest dead letter", value=age_s
+        )
+        yield from self._states()
+
+    def _states(self) -> Iterator[Metric]:
+        """Commands per state and the lane depth, from the search's state indexes (ZCARD each)."""
+        pipe = self.client.pipeline(transaction=False)
+        for state in CommandState:
+            pipe.zcard(keys.index("state", state))
+        counts = dict(zip(CommandState, pipe.execute(), strict=True))
+        by_state = GaugeMetricFamily(
+            "ordercmd_commands_in_state",
+            "Commands per state (finished ones until their retention runs out)",
+            labels=["state"],
+        )
+        for state, count in counts.items():
+            by_state.add_metric([state.value], count)
+        yield by_state
+        yield GaugeMetricFamily(
+            "ordercmd_lane_depth",
+            "Commands waiting behind the head of their order lane",
+            value=counts[CommandState.WAITING],
         )
 
 

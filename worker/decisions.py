@@ -23,8 +23,7 @@ class Decision:
     delay_s: float = 0.0
     spend: Spend = Spend.NOTHING
     reconcile_first: bool = False
-    record_attempt: bool = True  # False when the provider was not called (parked, lease short)
-    rate_reserved: bool = False  # parked holding a rate-limit slot at the end of the wait
+    record_attempt: bool = True  # False when the provider was not called (lease too short)
 
 
 def succeeded(message: str, http_status: int | None) -> Decision:
@@ -82,19 +81,6 @@ def retry(
         delay_s=delay_s,
         spend=spend,
         reconcile_first=reconcile_first,
-    )
-
-
-def parked(why: str, *, wait_s: float, reconcile_first: bool, rate_reserved: bool) -> Decision:
-    """Wait without calling the provider or spending an attempt (rate limit, open breaker)."""
-    return Decision(
-        CommandState.RETRYING,
-        AttemptOutcome.RETRY,
-        f"waiting {wait_s:.2f} s: {why}",
-        delay_s=wait_s,
-        reconcile_first=reconcile_first,
-        record_attempt=False,
-        rate_reserved=rate_reserved,
     )
 
 

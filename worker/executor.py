@@ -38,18 +38,13 @@ from worker import decisions
 from worker.clock import from_ms, utcnow
 from worker.decisions import Decision
 from worker.failures import error_name, permanent, rate_limited, transient
+from worker.flow import FlowGate
 from worker.runtime import Runtime
 from worker.settings import LEASE_MARGIN_CALLS
-from worker.store import Claim, LeaseLost
+from worker.store import Claim, LeaseLost, OtherAccount, Parked
 
 log = structlog.get_logger("ordercmd.worker")
 
-WAIT_REASONS = {
-    "open": "circuit breaker open for {account}",
-    "probing": "circuit breaker half-open for {account}: waiting for its probe",
-    "paused": "{account} paused after a 429",
-    "rate": "rate limit of {account}",
-}
 # errors that count against a provider's health (429 and 422 are answers, not outages)
 OUTAGE_ERRORS = frozenset({"ProviderUnavailable"})
 
@@ -60,7 +55,10 @@ def execute(command_id: str, runtime: Runtime) -> str:
     Returns:
         The state the command is left in, or why the delivery had nothing to do.
     """
-    claim = runtime.store.claim(command_id)
+    claim = _claim(command_id, runtime)
+    if isinstance(claim, Parked):
+        log.info("command parked", command_id=command_id, why=claim.why, delay_s=claim.wait_s)
+        return str(CommandState.RETRYING)
     if not isinstance(claim, Claim):
         log.info("delivery skipped", command_id=command_id, why=claim)
         return claim
@@ -93,6 +91,35 @@ def execute(command_id: str, runtime: Runtime) -> str:
     return str(decision.state)
 
 
+def _claim(command_id: str, runtime: Runtime) -> Claim | Parked | str:
+    """Claim the command and pass its account's flow gate, in one round trip when it can.
+
+    The claim is given the gate of the account this process claimed for last (workers mostly
+    serve a few accounts); for another account's command it changes nothing and names the
+    account, and a second call brings that account's gate.
+    """
+    flow, settings = runtime.flow, runtime.settings
+    gate = flow.expected or _gate_for(next(iter(settings.accounts), ""), runtime)
+    reply = runtime.store.claim(command_id, gate=gate, max_deliveries=settings.max_deliveries)
+    if isinstance(reply, OtherAccount):
+        gate = _gate_for(reply.account, runtime)
+        reply = runtime.store.claim(command_id, gate=gate, max_deliveries=settings.max_deliveries)
+    # a second OtherAccount: the record was edited between the two calls; a later message retries
+    return "account_changed" if isinstance(reply, OtherAccount) else reply
+
+
+def _gate_for(account_name: str, runtime: Runtime) -> FlowGate | None:
+    """The account's flow gate; ``None`` (claim ungated) when no account has that name.
+
+    Such a command is claimed ungated: the attempt's account lookup dead-letters it as invalid.
+    """
+    try:
+        account = runtime.settings.account(account_name)
+    except ConfigError:
+        return None
+    return runtime.flow.gate(account_name, account)
+
+
 def _record(claim: Claim, decision: Decision, attempt: Attempt | None, runtime: Runtime) -> None:
     store = runtime.store
     if decision.state is CommandState.RETRYING:
@@ -103,7 +130,6 @@ def _record(claim: Claim, decision: Decision, attempt: Attempt | None, runtime: 
             spend=decision.spend,
             reconcile_first=decision.reconcile_first,
             message=decision.message,
-            rate_reserved=decision.rate_reserved,
         )
         return
     next_id = store.finish(
@@ -147,15 +173,6 @@ def _decide(claim: Claim, runtime: Runtime, started: float) -> Decision:
 def _attempt(claim: Claim, runtime: Runtime, started: float) -> Decision:
     command = claim.envelope.command
     provider = runtime.provider_for(command.account)
-    account = runtime.settings.account(command.account)
-    gate = runtime.flow.gate(command.account, account, reserved=claim.rate_reserved)
-    if gate.wait_s > 0:
-        return decisions.parked(
-            WAIT_REASONS[gate.why].format(account=command.account),
-            wait_s=gate.wait_s,
-            reconcile_first=claim.reconcile_first,
-            rate_reserved=gate.reserved,
-        )
     since = from_ms(claim.first_claim_ms)
     if claim.reconcile_first:
         found, _ = _reconcile(provider, command, since)
@@ -221,4 +238,7 @@ def _report_health(claim: Claim, runtime: Runtime, decision: Decision) -> None:
     if decision.outcome is AttemptOutcome.RATE_LIMITED:
         runtime.flow.pause(command.provider, command.account, decision.delay_s)
         return
-    runtime.flow.record(command.provider, command.account, ok=decision.error not in OUTAGE_ERRORS)
+    ok = decision.error not in OUTAGE_ERRORS
+    if ok and claim.breaker_clean:
+        return  # the claim saw the breaker closed with no failures: a success changes nothing
+    runtime.flow.record(command.provider, command.account, ok=ok)

@@ -1,6 +1,7 @@
 """Flow control shared by all workers through Redis: rate limit and breaker per provider account.
 
-Waiting on either parks the command in the retry schedule; it never holds a worker slot.
+The claim applies it (``claim.lua``): a command whose account must wait is parked in the retry
+schedule in the same step, so waiting never spends an attempt nor holds a worker slot.
 """
 
 from __future__ import annotations
@@ -24,54 +25,54 @@ DEFAULT_RATES: dict[str, tuple[float, int]] = {
 
 
 @dataclass(frozen=True)
-class Gate:
-    """Whether a call may go now; if not, how long to wait and why."""
+class FlowGate:
+    """What a claim needs to gate calls to one account: its flow keys and limits."""
 
-    wait_s: float
-    why: str  # '', 'open', 'probing', 'paused' or 'rate'
-    reserved: bool  # True: a rate-limit slot is held for this caller at the end of the wait
+    account: str
+    keys: tuple[str, str, str]  # breaker, rate (theoretical arrival time), 429 pause
+    # rate interval ms (whole: Redis keeps the arrival time as an integer), burst,
+    # probe lease ms, recheck ms (how soon callers turned away by a probe look again)
+    limits: tuple[int, int, int, int]
 
 
 class FlowControl:
-    """Gates provider calls on shared Redis state."""
+    """Shared rate limits and circuit breakers: the claim's gates, and reports of calls."""
 
     def __init__(self, client: redis.Redis, policy: BreakerPolicy | None = None) -> None:
         self.scripts = Scripts(client)
         self.client = client
         self.policy = policy or BreakerPolicy()
-        # accounts whose breaker was clean (closed, no failures) at this process's last gate:
-        # a success there changes nothing, so it is not reported (one script call saved)
-        self._clean: set[tuple[str, str]] = set()
+        self._gates: dict[str, FlowGate] = {}
+        # the gate this process asked for last: the next claim expects the same account, and
+        # learns whose the command is (one more round trip) when it is not
+        self.expected: FlowGate | None = None
 
-    def gate(self, account_name: str, account: Account, *, reserved: bool = False) -> Gate:
-        """Ask to call ``account`` now (``reserved``: a slot was already held for this call)."""
-        per_s, burst = DEFAULT_RATES[account.provider]
-        per_s, burst = account.rate_per_s or per_s, account.burst or burst
-        wait_ms, why, dirty = self.scripts.gate(
-            keys=[
-                keys.breaker(account.provider, account_name),
-                keys.rate(account.provider, account_name),
-                keys.rate_pause(account.provider, account_name),
-            ],
-            args=[
-                max(1, round(1000 / per_s)),  # whole ms: Redis keeps the arrival time as an integer
-                burst,
-                int(reserved),
-                round(self.policy.probe_lease_s * 1000),
-                round(self.policy.recheck_s * 1000),
-            ],
-        )
-        if dirty:
-            self._clean.discard((account.provider, account_name))
-        else:
-            self._clean.add((account.provider, account_name))
-        return Gate(int(wait_ms) / 1000, str(why), reserved=why == "rate")
+    def gate(self, account_name: str, account: Account) -> FlowGate:
+        """The gate of ``account``, which the next claims of this process expect."""
+        gate = self._gates.get(account_name)
+        if gate is None:
+            per_s, burst = DEFAULT_RATES[account.provider]
+            per_s, burst = account.rate_per_s or per_s, account.burst or burst
+            gate = FlowGate(
+                account_name,
+                (
+                    keys.breaker(account.provider, account_name),
+                    keys.rate(account.provider, account_name),
+                    keys.rate_pause(account.provider, account_name),
+                ),
+                (
+                    max(1, round(1000 / per_s)),
+                    burst,
+                    round(self.policy.probe_lease_s * 1000),
+                    round(self.policy.recheck_s * 1000),
+                ),
+            )
+            self._gates[account_name] = gate
+        self.expected = gate
+        return gate
 
     def record(self, provider: str, account_name: str, *, ok: bool) -> str:
         """Tell the breaker how a call went; returns its state (``closed`` or ``open``)."""
-        if ok and (provider, account_name) in self._clean:
-            return "closed"
-        self._clean.discard((provider, account_name))
         return str(
             self.scripts.breaker(
                 keys=[keys.breaker(provider, account_name)],

@@ -1,11 +1,17 @@
-"""Loads the store's Lua scripts (``worker/lua``), each prefixed with the shared prelude."""
+"""Loads the store's Lua scripts (``worker/lua``), each prefixed with the shared prelude.
+
+The prelude is given the key names it builds from ``worker/keys.py`` (the search indexes).
+"""
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from importlib import resources
 
 import redis
+
+from worker import keys
 
 
 @cache
@@ -13,7 +19,10 @@ def source(name: str) -> str:
     """The full text of script ``name``: the prelude, then the script."""
     folder = resources.files("worker") / "lua"
     prelude = (folder / "prelude.lua").read_text()
-    return prelude + "\n" + (folder / f"{name}.lua").read_text()
+    # JSON string literals are valid Lua ones for these key names
+    names = ", ".join(json.dumps(key) for key in (keys.index_prefix(), keys.unindex_queue()))
+    key_names = f"local INDEX_PREFIX, UNINDEX_QUEUE = {names}"
+    return key_names + "\n" + prelude + "\n" + (folder / f"{name}.lua").read_text()
 
 
 class Scripts:
@@ -29,7 +38,6 @@ class Scripts:
         self.discard = client.register_script(source("discard"))
         self.trim = client.register_script(source("trim"))
         self.discard_pending = client.register_script(source("discard_pending"))
-        self.gate = client.register_script(source("gate"))
         self.breaker = client.register_script(source("breaker"))
         self.pause = client.register_script(source("pause"))
         self.extend = client.register_script(source("extend"))

@@ -1,9 +1,9 @@
 """Finds commands by id, key, order, provider, account, kind, state, reason and admission time.
 
-Every query starts from the narrowest index that exists (the command itself, the idempotency
-key, an order's history, a dead-letter index, the retry schedule, or the admission index) and
-filters the rest in one Lua script per page, walking that index newest first from a cursor.
-Nothing scans the keyspace.
+Every query starts from the narrowest index that exists: the command itself, the idempotency
+key, an order's history, or a sorted set per field value (``worker/search_plan.py``), walked
+newest first from a cursor by one Lua script per page that checks the other filters by index
+membership. Nothing scans the keyspace or decodes a record to filter.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from worker.search_filter import (
     parse_filter,
     with_state,
 )
+from worker.search_plan import plan
 
 __all__ = ["Search", "SearchFilter", "SearchPage", "parse_filter", "with_state"]
 
@@ -74,14 +75,14 @@ class Search:
         budget: int = PAGE_BUDGET,
     ) -> tuple[list[str], str | None, int]:
         """Ids matching ``where`` from its index, newest first, and the next cursor."""
-        key, high, low = self._index(where)
-        high, after = parse_cursor(cursor) if cursor else (high, "")
+        walk = plan(self.client, where)
+        high, after = parse_cursor(cursor) if cursor else (walk.high, "")
         found: list[str] = []
         examined = 0
         while len(found) < limit and examined < budget:
-            reply = self._scan(keys=[key], args=[
-                high, low, after, limit - len(found), min(SCAN_BUDGET, budget - examined),
-                keys.command(""), *self._fields(where),
+            reply = self._scan(keys=[walk.index, *walk.also_in], args=[
+                high, walk.low, after, limit - len(found), min(SCAN_BUDGET, budget - examined),
+                keys.command(""), walk.since_ms, walk.until_ms,
             ])  # fmt: skip
             examined += int(reply[0])
             found.extend(str(i) for i in reply[3:])
@@ -129,36 +130,3 @@ class Search:
         if where.account and where.provider and not accounts:
             accounts = [(where.account, where.provider)]  # an account no longer configured
         return [f"{provider}:{account}:{where.order_id}" for account, provider in accounts]
-
-    def _index(self, where: SearchFilter) -> tuple[str, str, str]:
-        """The narrowest sorted set holding every match, with its score bounds."""
-        if where.state in (None, "dead") and where.reason:
-            return self._smaller_dead_letter_index(where), "+inf", "-inf"
-        if where.state == "dead":
-            if where.provider:
-                return keys.dead_letters_by("provider", where.provider), "+inf", "-inf"
-            return keys.dead_letters(), "+inf", "-inf"
-        by_state = {"retrying": keys.schedule(), "running": keys.running(),
-                    "queued": keys.dispatch()}  # fmt: skip
-        if where.state in by_state:
-            return by_state[str(where.state)], "+inf", "-inf"
-        high = "+inf" if where.until_ms is None else str(where.until_ms)
-        low = "-inf" if where.since_ms is None else str(where.since_ms)
-        return keys.recent(), high, low
-
-    def _smaller_dead_letter_index(self, where: SearchFilter) -> str:
-        by_reason = keys.dead_letters_by("reason", str(where.reason))
-        if not where.provider:
-            return by_reason
-        by_provider = keys.dead_letters_by("provider", where.provider)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.zcard(by_reason)
-        pipe.zcard(by_provider)
-        reasons, providers = pipe.execute()
-        return by_reason if int(reasons) <= int(providers) else by_provider
-
-    @staticmethod
-    def _fields(where: SearchFilter) -> list[str]:
-        wanted = (where.provider, where.account, where.kind, where.state, where.reason,
-                  where.since_ms, where.until_ms)  # fmt: skip
-        return ["" if value is None else str(value) for value in wanted]

@@ -43,7 +43,13 @@ def runtime(fake: FakeProvider) -> Runtime:
                 "base_url": "http://fake.invalid",
                 "public_key": "pk",
                 "secret_key": "sk",
-            }
+            },
+            "other": {
+                "provider": "backd",
+                "base_url": "http://fake.invalid",
+                "public_key": "pk2",
+                "secret_key": "sk2",
+            },
         },
         retry={
             "backd": RetryPolicy(base_s=0.001, cap_s=0.001, max_attempts=3, max_unprocessable=2)
@@ -218,3 +224,51 @@ def test_a_rate_limited_command_holds_its_slot_and_goes_when_due(runtime, fake):
     record = run_to_rest(runtime, command_id)
     assert record.state is CommandState.SUCCEEDED
     assert [c.operation for c in fake.calls] == ["cancel"]
+
+
+def test_a_success_on_a_clean_breaker_writes_nothing_to_it(runtime, fake):
+    record = run_to_rest(runtime, admit(runtime))
+    assert record.state is CommandState.SUCCEEDED
+    assert not runtime.store.client.exists(keys.breaker("backd", "acme"))
+
+
+def test_a_success_after_a_failure_clears_the_breakers_count(runtime, fake):
+    runtime.flow.record("backd", "acme", ok=False)
+    record = run_to_rest(runtime, admit(runtime))
+    assert record.state is CommandState.SUCCEEDED
+    assert runtime.flow.breaker_state("backd", "acme")["failures"] == "0"
+
+
+class CountingScript:
+    """Counts the calls of one registered script of a ``Scripts`` instance."""
+
+    def __init__(self, script):
+        self.script, self.calls = script, 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return self.script(*args, **kwargs)
+
+
+def test_each_account_is_gated_by_its_own_limits_in_one_claim_when_expected(runtime, fake):
+    claims = CountingScript(runtime.store.scripts.claim)
+    runtime.store.scripts.claim = claims
+    seconds, _ = runtime.store.client.time()
+    runtime.store.client.set(keys.rate("backd", "other"), (seconds + 60) * 1000)  # a minute ahead
+    assert execute(admit(runtime, "a1"), runtime) == "succeeded"
+    assert claims.calls == 1, "the first account configured is expected first"
+    parked = admit(runtime, "o1", account="other", order_id="BO-000002")
+    assert execute(parked, runtime) == "retrying"
+    assert claims.calls == 3, "another account's command: the claim names it, then gates it"
+    record = read_record(runtime.store.client, parked)
+    assert record is not None
+    assert "rate limit of other" in record.last_message
+    assert (record.attempts, [c.order_id for c in fake.calls]) == ([], [ORDER])
+    assert execute(admit(runtime, "a2", order_id="BO-000002"), runtime) == "succeeded"
+    assert claims.calls == 5
+
+
+def test_a_command_of_an_unknown_account_dead_letters_without_a_call(runtime, fake):
+    record = run_to_rest(runtime, admit(runtime, account="nobody"))
+    assert (record.state, record.dead_reason) == (CommandState.DEAD, DeadReason.INVALID)
+    assert fake.calls == []

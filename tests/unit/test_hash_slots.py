@@ -25,8 +25,9 @@ from tests.factories import make_envelope
 from worker.deadletters import DeadLetters
 from worker.flow import FlowControl
 from worker.scripts import Scripts
+from worker.search import Search, SearchFilter
 from worker.settings import Settings
-from worker.store import Claim, CommandStore, Spend, StoreLimits
+from worker.store import Claim, CommandStore, Parked, Spend, StoreLimits
 
 SLOTS = 16384
 
@@ -168,11 +169,21 @@ def driven() -> list[Call]:
     dead_letters.discard(c, actor="t", why="test")
     store.finish(take(store, d), CommandState.DEAD, None, reason=DeadReason.NOT_FOUND)
     dead_letters.trim(max_age_s=0, max_count=0)  # d's record and indexes go
-    account = Settings(accounts={"store": ACCOUNT}).account("store")
-    flow.gate("store", account)
+    gate = flow.gate("store", Settings(accounts={"store": ACCOUNT}).account("store"))
+    claimed, parked = (store_command(store, calls, client, order) for order in ("e", "f"))
+    assert isinstance(store.claim(claimed, gate=gate), Claim)  # the claim takes a rate slot
     flow.record("shoplazza", "store", ok=False)  # breaker
     flow.pause("shoplazza", "store", 1)
+    assert isinstance(store.claim(parked, gate=gate), Parked)  # parked by the 429 pause
     return calls
+
+
+def store_command(store: CommandStore, calls: list[Call], client: Any, order: str) -> str:
+    """A command of the Shoplazza account "store" heading its own lane."""
+    envelope = make_envelope(order, provider="shoplazza", account="store", order_id=order)
+    command_id = store.admit(envelope).command_id
+    settle(calls, client)
+    return command_id
 
 
 def take(store: CommandStore, command_id: str) -> Claim:
@@ -205,4 +216,22 @@ def test_a_script_touches_keys_of_one_slot(script, driven):
 def test_every_key_carries_the_ordercmd_tag(driven):
     touched = {k for c in driven for k in [*c.declared, *(c.written or set())]}
     assert touched
+    assert {hash_slot(k) for k in touched} == {crc16(b"ordercmd") % SLOTS}, sorted(touched)
+
+
+def test_search_scans_touch_keys_of_one_slot():
+    client = fakeredis.FakeRedis(decode_responses=True)
+    store = CommandStore(client, StoreLimits(retention_s=3600, guard_ms=0, lease_ms=30_000))
+    first = store.admit(make_envelope("a", order_id="O-1")).command_id
+    store.admit(make_envelope("b", order_id="O-2", kind="refund"))
+    store.finish(take(store, first), CommandState.DEAD, None, reason=DeadReason.NOT_FOUND)
+    search = Search(client, {"acme": "backd"})
+    calls: list[Call] = []
+    search._scan = Recorder("search_scan", search._scan, client, calls)
+    combined = SearchFilter(provider="backd", kind="refund", state="queued")
+    dead_since = SearchFilter(reason="not_found", account="acme", since_ms=0)
+    for where in (combined, dead_since, SearchFilter()):
+        search.page(where)
+    assert len(calls) == 3
+    touched = {k for c in calls for k in [*c.declared, *(c.written or set())]}
     assert {hash_slot(k) for k in touched} == {crc16(b"ordercmd") % SLOTS}, sorted(touched)

@@ -149,3 +149,48 @@ def test_filters_parse_from_the_cli_syntax(text, expected):
 def test_a_bad_filter_says_what_is_wrong(text):
     with pytest.raises(OrderCmdError, match="filter"):
         parse_filter(text)
+
+
+def test_a_state_pages_newest_first_through_its_own_index(store, search):
+    made = [admit(store, f"k{i}", order_id=f"O-{i}") for i in range(7)]
+    waiting = [admit(store, f"w{i}", order_id=f"O-{i}") for i in range(5)]  # behind made[i]
+    kill(store, made[0])  # its lane's next, waiting[0], is queued now
+    first = search.page(SearchFilter(state="waiting"), limit=2)
+    assert (ids(first), first.examined) == (waiting[:0:-1][:2], 2), "no other state examined"
+    rest = search.page(SearchFilter(state="waiting"), cursor=first.cursor, limit=2)
+    last = search.page(SearchFilter(state="waiting"), cursor=rest.cursor, limit=2)
+    assert ids(rest) + ids(last) == waiting[:0:-1][2:]
+    assert last.cursor is None
+    assert ids(search.page(SearchFilter(state="queued", order_id="O-0"))) == [waiting[0]]
+
+
+def test_combined_filters_walk_the_smallest_index(store, search):
+    for i in range(30):
+        admit(store, f"k{i}", order_id=f"O-{i}")  # backd cancels
+    refund = admit(store, "r", order_id="O-r", kind="refund")
+    other = admit(store, "s", provider="shoplazza", account="store", order_id="O-s", kind="refund")
+    page = search.page(SearchFilter(provider="backd", state="queued", kind="refund"))
+    assert (ids(page), page.examined) == ([refund], 2), "walks the two refunds, not 31 backds"
+    assert ids(search.page(SearchFilter(account="store", kind="refund"))) == [other]
+    assert ids(search.page(SearchFilter(kind="refund", state="running"))) == []
+
+
+def test_dead_letters_filter_by_kind_and_admission_time(store, search):
+    early = kill(store, admit(store, "a", order_id="O-1", kind="refund"))
+    middle_ms = int(time.time() * 1000) + 1
+    time.sleep(0.01)
+    late = kill(store, admit(store, "b", order_id="O-2", kind="refund"))
+    kill(store, admit(store, "c", order_id="O-3"))
+    assert ids(search.page(SearchFilter(state="dead", kind="refund"))) == [late, early]
+    recent_refunds = SearchFilter(reason="exhausted", since_ms=middle_ms, kind="refund")
+    assert ids(search.page(recent_refunds)) == [late]
+    assert ids(search.page(SearchFilter(state="dead", until_ms=middle_ms))) == [early]
+    assert ids(search.page(SearchFilter(state="queued", reason="exhausted"))) == []
+
+
+def test_an_expired_record_is_skipped_and_dropped_from_the_walked_index(store, search):
+    kept, expired = admit(store, "a", order_id="O-1"), admit(store, "b", order_id="O-2")
+    store.client.delete(keys.command(expired))  # its TTL ran out before trim unindexed it
+    assert ids(search.page(SearchFilter(provider="backd"))) == [kept]
+    assert store.client.zrange(keys.index("provider", "backd"), 0, -1) == [kept]
+    assert store.client.zscore(keys.index("kind", "cancel"), expired) is not None, "not walked"

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import fakeredis
 import pytest
 import redis
-from click.testing import CliRunner
 
-from cli.main import cli
 from cli.providers_status import BreakerState, breaker_view, read_provider_status
+from tests.builders import invoke_cli
+from tests.gated import GatedCalls
 from worker import keys
 from worker.flow import BreakerPolicy, FlowControl
-from worker.settings import Settings, get_settings
+from worker.settings import Settings
+from worker.store import Claim
 
 POLICY = BreakerPolicy(failures=3, window_s=60, cool_down_s=30, probe_lease_s=60)
 ACCOUNTS: dict[str, dict[str, Any]] = {
@@ -94,7 +95,7 @@ def test_a_cooled_down_breaker_is_half_open_then_probing_then_closed(settings, f
     breaker = by_account(settings, flow)["acme"]["breaker"]
     assert (breaker["state"], breaker["probing"]) == ("half-open", False)
     acme = settings.account("acme")
-    assert flow.gate("acme", acme).wait_s == 0, "this caller is the probe"
+    assert isinstance(GatedCalls(flow).call("acme", acme), Claim), "this caller is the probe"
     breaker = by_account(settings, flow)["acme"]["breaker"]
     assert (breaker["state"], breaker["probing"]) == ("half-open", True)
     assert 59 <= breaker["probe_lease_left_s"] <= 60
@@ -111,8 +112,9 @@ def test_a_429_pause_shows_the_seconds_left(settings, flow):
 
 def test_reserved_rate_slots_show_how_far_ahead_they_are_booked(settings, flow):
     store = settings.account("store")
+    calls = GatedCalls(flow)
     for _ in range(4):  # 4/s burst 1: one goes now, three hold the next slots
-        flow.gate("store", store)
+        calls.call("store", store)
     booked = by_account(settings, flow)["store"]["rate"]["booked_ahead_s"]
     assert 0.95 <= booked <= 1.0
 
@@ -158,16 +160,11 @@ def test_breaker_view_follows_the_gate(fields, now_ms, expected):
 
 
 @pytest.fixture
-def run_env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[redis.Redis]:
-    monkeypatch.setenv("ORDERCMD_REDIS_URL", redis_url)
-    for name, fields in ACCOUNTS.items():
-        for field, value in fields.items():
-            monkeypatch.setenv(f"ORDERCMD_ACCOUNTS__{name.upper()}__{field.upper()}", str(value))
-    get_settings.cache_clear()
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    yield client
-    client.close()
-    get_settings.cache_clear()
+def run_env(
+    redis_url: str, redis_client: redis.Redis, use_settings: Callable[..., None]
+) -> redis.Redis:
+    use_settings(redis_url, ACCOUNTS)
+    return redis_client
 
 
 def test_status_providers_json_shows_every_account(run_env):
@@ -175,7 +172,7 @@ def test_status_providers_json_shows_every_account(run_env):
     for _ in range(5):
         flow.record("shoplazza", "store", ok=False)
     flow.pause("backd", "acme", 3)
-    result = CliRunner().invoke(cli, ["status", "--providers", "--json"])
+    result = invoke_cli("status", "--providers", "--json")
     assert result.exit_code == 0, result.output
     rows = {row["account"]: row for row in json.loads(result.stdout)}
     assert rows["store"]["breaker"]["state"] == "open"
@@ -186,7 +183,7 @@ def test_status_providers_json_shows_every_account(run_env):
 
 def test_status_providers_table_names_each_account(run_env):
     FlowControl(run_env).pause("backd", "acme", 3)
-    result = CliRunner().invoke(cli, ["status", "--providers"])
+    result = invoke_cli("status", "--providers")
     assert result.exit_code == 0, result.output
     for text in ("acme", "store", "pod", "paused", "closed"):
         assert text in result.stdout
@@ -196,6 +193,6 @@ def test_status_providers_table_names_each_account(run_env):
     "args", [("abc", "--providers"), ("--order", "backd:acme:1", "--providers")]
 )
 def test_status_providers_goes_alone(args, run_env):
-    result = CliRunner().invoke(cli, ["status", *args])
+    result = invoke_cli("status", *args)
     assert result.exit_code == 2
     assert "--providers alone" in result.stderr

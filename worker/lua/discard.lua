@@ -5,6 +5,7 @@ local f = redis.call('HMGET', KEYS[1], 'state', 'dead_reason')
 if f[1] ~= 'dead' or f[2] ~= ARGV[2] then return {'not_dead', f[1] or 'missing'} end
 local now = now_ms()
 for i = 2, 4 do redis.call('ZREM', KEYS[i], ARGV[1]) end
+index_state(KEYS[1], ARGV[1], 'discarded', ARGV[5])
 redis.call('HSET', KEYS[1], 'state', 'discarded', 'updated_ms', now,
   'last_message', 'discarded: ' .. ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[5])

@@ -6,6 +6,7 @@ local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'waiting' and state ~= 'queued' then return {'not_pending', state or 'missing'} end
 local now = now_ms()
 redis.call('ZREM', KEYS[3], ARGV[1])
+index_state(KEYS[1], ARGV[1], 'discarded', ARGV[4])
 redis.call('HSET', KEYS[1], 'state', 'discarded', 'updated_ms', now,
   'last_message', 'discarded before it started: ' .. ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])

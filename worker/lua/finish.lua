@@ -4,14 +4,17 @@
 -- ARGV: 1 id, 2 token, 3 state, 4 attempt json or '', 5 dead reason or '', 6 message,
 --       7 retention s, 8 guard ms, 9 command key prefix, 10 provider, 11 kind,
 --       12 hourly stats key prefix, 13 bulk guard ms
-local f = redis.call('HMGET', KEYS[1], 'state', 'token')
+local f = redis.call('HMGET', KEYS[1], 'state', 'token', 'created_ms')
 if f[1] ~= 'running' or f[2] ~= ARGV[2] then return {'fenced', f[1] or ''} end
 local now = now_ms()
-local created = tonumber(redis.call('HGET', KEYS[1], 'created_ms'))
+local created = tonumber(f[3])
+index_state(KEYS[1], ARGV[1], ARGV[3], ARGV[3] ~= 'dead' and ARGV[7])
 redis.call('HSET', KEYS[1], 'state', ARGV[3], 'updated_ms', now, 'deliveries', 0,
   'last_message', ARGV[6], 'finished_ms', now)
 redis.call('HDEL', KEYS[1], 'token', 'lease_until', 'next_ms')
-if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[4]) end
+-- RPUSH answers the list's length: LLEN only when no attempt is recorded
+local recorded
+if ARGV[4] ~= '' then recorded = redis.call('RPUSH', KEYS[2], ARGV[4]) end
 redis.call('ZREM', KEYS[3], ARGV[1])
 if ARGV[3] == 'dead' then
   redis.call('HSET', KEYS[1], 'dead_reason', ARGV[5])
@@ -23,7 +26,7 @@ else
   redis.call('EXPIRE', KEYS[2], ARGV[7])
 end
 local provider, latency = ARGV[10], now - created
-local attempts = math.min(redis.call('LLEN', KEYS[2]), 10)
+local attempts = math.min(recorded or redis.call('LLEN', KEYS[2]), 10)
 local fields = {'done|' .. provider .. '|' .. ARGV[11] .. '|' .. ARGV[3],
   'attempts|' .. provider .. '|' .. attempts, 'latency_ms|' .. provider .. '|' .. bucket(latency)}
 if ARGV[3] == 'dead' then table.insert(fields, 'dead|' .. provider .. '|' .. ARGV[5]) end

@@ -11,6 +11,7 @@ if redis.call('LINDEX', KEYS[5], 0) == ARGV[1] then
   state = 'queued'
   redis.call('ZADD', KEYS[6], now + tonumber(ARGV[2]), ARGV[1])
 end
+index_state(KEYS[1], ARGV[1], state)
 redis.call('HSET', KEYS[1], 'state', state, 'attempts_n', 0, 'unprocessable_n', 0,
   'deliveries', 0, 'reconcile', 1, 'updated_ms', now, 'last_message', 'replayed: ' .. ARGV[5])
 redis.call('HINCRBY', KEYS[1], 'replays', 1)

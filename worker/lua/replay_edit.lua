@@ -14,6 +14,7 @@ if redis.call('LINDEX', KEYS[5], 0) == ARGV[1] then
   state = 'queued'
   redis.call('ZADD', KEYS[6], now + tonumber(ARGV[2]), ARGV[1])
 end
+index_state(KEYS[1], ARGV[1], state)
 redis.call('HSETNX', KEYS[1], 'original_envelope', f[3])
 redis.call('HSET', KEYS[1], 'envelope', ARGV[7], 'state', state, 'attempts_n', 0,
   'unprocessable_n', 0, 'deliveries', 0, 'reconcile', 1, 'updated_ms', now,

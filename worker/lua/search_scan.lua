@@ -1,26 +1,30 @@
--- Walk one sorted-set index newest first from a cursor, keeping the commands that match.
--- KEYS: 1 the index (recent, dead letters, schedule...)
+-- Walk one sorted-set index newest first from a cursor, keeping the ids that every other given
+-- index also holds (one ZSCORE each: no record is read or decoded).
+-- KEYS: 1 the index walked, 2.. the indexes a match must also be in
 -- ARGV: 1 max score, 2 min score, 3 cursor id ('' = start at max), 4 limit, 5 budget (entries
---       to examine at most), 6 command key prefix, 7 provider, 8 account, 9 kind, 10 state,
---       11 reason, 12 admitted from ms, 13 admitted to ms ('' = any, for every filter)
+--       to examine at most), 6 command key prefix, 7 admitted from ms, 8 admitted to ms
+--       ('' = any; when either is set, KEYS[2] is scored by admission time and is checked)
 -- Returns: {examined, next score or '', next id or '', id...}; no next score = index exhausted.
+-- A match whose record is gone (it expired before trim unindexed it) is dropped from KEYS[1].
 local max, min, after = ARGV[1], ARGV[2], ARGV[3]
 local limit, budget, prefix = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
-local from_ms, to_ms = tonumber(ARGV[12]), tonumber(ARGV[13])
-local by_envelope = ARGV[7] ~= '' or ARGV[8] ~= '' or ARGV[9] ~= ''
+local from_ms, to_ms = tonumber(ARGV[7]), tonumber(ARGV[8])
+local gone = {}
+
+local function admitted_in_range(score)
+  local t = tonumber(score)
+  return not ((from_ms and t < from_ms) or (to_ms and t > to_ms))
+end
 
 local function matches(id)
-  local f = redis.call('HMGET', prefix .. id, 'state', 'dead_reason', 'created_ms', 'envelope')
-  if not f[1] then return false end
-  if ARGV[10] ~= '' and f[1] ~= ARGV[10] then return false end
-  if ARGV[11] ~= '' and f[2] ~= ARGV[11] then return false end
-  local created = tonumber(f[3])
-  if (from_ms and created < from_ms) or (to_ms and created > to_ms) then return false end
-  if by_envelope then
-    local c = cjson.decode(f[4])['command']
-    if ARGV[7] ~= '' and c['provider'] ~= ARGV[7] then return false end
-    if ARGV[8] ~= '' and c['account'] ~= ARGV[8] then return false end
-    if ARGV[9] ~= '' and c['kind'] ~= ARGV[9] then return false end
+  for i = 2, #KEYS do
+    local score = redis.call('ZSCORE', KEYS[i], id)
+    if not score then return false end
+    if i == 2 and (from_ms or to_ms) and not admitted_in_range(score) then return false end
+  end
+  if redis.call('EXISTS', prefix .. id) == 0 then
+    table.insert(gone, id)
+    return false
   end
   return true
 end
@@ -48,6 +52,8 @@ while #found < limit and examined < budget do
   end
   if fresh == 0 then offset = offset + chunk else offset = 0 end
 end
+-- removed after the walk, so the offsets above stay right
+for _, id in ipairs(gone) do redis.call('ZREM', KEYS[1], id) end
 local out = {examined, '', ''}
 if not exhausted and last_score then out[2], out[3] = last_score, after end
 for _, id in ipairs(found) do table.insert(out, id) end

@@ -1,4 +1,5 @@
--- Drop dead letters past the age or count bound, and admission-index entries past retention.
+-- Drop dead letters past the age or count bound, admission-index entries past retention, and
+-- the search-index entries of records whose retention ran out (the unindex queue).
 -- KEYS: 1 dead letters, 2 recent, 3 audit
 -- ARGV: 1 max age ms, 2 max count, 3 retention ms, 4 command key prefix, 5 dead-letter key
 --       prefix ('...:dlq:'), 6 batch limit
@@ -19,6 +20,7 @@ for _, id in ipairs(old) do
     local provider = cjson.decode(f[2])['command']['provider']
     redis.call('ZREM', ARGV[5] .. 'provider:' .. provider, id)
   end
+  unindex(key, id)
   redis.call('DEL', key, key .. ':attempts')
 end
 if #old > 0 then
@@ -26,4 +28,8 @@ if #old > 0 then
     'why', #old .. ' dead letters past the age or count bound', 'at_ms', now)
 end
 local recent = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]))
+-- records expire as fast as commands finish: a call unindexes more of them than dead letters
+local expired = redis.call('ZRANGEBYSCORE', UNINDEX_QUEUE, '-inf', now, 'LIMIT', 0, limit * 10)
+for _, entry in ipairs(expired) do unindex_entry(entry) end
+if #expired > 0 then redis.call('ZREMRANGEBYRANK', UNINDEX_QUEUE, 0, #expired - 1) end
 return {#old, recent}
