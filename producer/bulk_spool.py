@@ -68,6 +68,9 @@ class Spool:
             item.lane,
             item.source,
             item.fingerprint,
+            item.provider,
+            item.account,
+            item.kind,
             item.envelope_json,
         ]
         self._file.write(("\t".join(fields) + "\n").encode())
@@ -93,7 +96,6 @@ def _parse(line: bytes) -> SpooledRow:
     kind, row, duplicate_of, rest = line.decode().rstrip("\n").split("\t", 3)
     if kind == "X":
         return SpooledRow(int(row), None, 0, rest)
-    key, lane, source, fingerprint, envelope_json = rest.split("\t", 4)
-    return SpooledRow(
-        int(row), Prepared(key, lane, source, fingerprint, envelope_json), int(duplicate_of), ""
-    )
+    key, lane, source, fingerprint, provider, account, kind, envelope_json = rest.split("\t", 7)
+    item = Prepared(key, lane, source, fingerprint, envelope_json, provider, account, kind)
+    return SpooledRow(int(row), item, int(duplicate_of), "")

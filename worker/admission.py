@@ -67,6 +67,9 @@ class Prepared:
     source: str
     fingerprint: str
     envelope_json: str
+    provider: str  # these three fill the search indexes: the script need not decode the JSON
+    account: str
+    kind: str
 
     @classmethod
     def of(cls, envelope: CommandEnvelope, *, fingerprint: str | None = None) -> Prepared:
@@ -77,6 +80,9 @@ class Prepared:
             envelope.source,
             fingerprint or envelope.fingerprint(),
             envelope.model_dump_json(),
+            str(envelope.command.provider),
+            envelope.command.account,
+            envelope.command.kind,
         )
 
 
@@ -110,6 +116,9 @@ def admit_all(
                 item.lane,
                 limits.retention_s,
                 *guards,
+                item.provider,
+                item.account,
+                item.kind,
             ],
             client=pipe,
         )

@@ -10,6 +10,8 @@ from worker import keys
 from worker.records import read_record, read_records
 from worker.store import CommandStore
 
+TRIM_CALLS = 30  # script calls one trim makes at most: 300,000 index entries, 30,000 dead letters
+
 
 class NotADeadLetter(OrderCmdError):
     """The command is not in the dead-letter queue (it may have been replayed or discarded)."""
@@ -98,24 +100,31 @@ class DeadLetters:
     def trim(self, *, max_age_s: int, max_count: int, batch: int = 1000) -> int:
         """Drop dead letters older than ``max_age_s`` or beyond the newest ``max_count``.
 
-        Also forgets admission-index entries older than the key retention. Each call removes
-        at most ``batch`` dead letters, so a large backlog is trimmed over several calls.
+        Also forgets admission-index entries older than the key retention and the search-index
+        entries of records whose retention ran out. One script call removes at most ``batch``
+        dead letters and ``10 * batch`` index entries (a bounded pause of Redis); calls repeat
+        while they come back full, up to ``TRIM_CALLS``, so a backlog clears over a few runs.
 
         Returns:
             How many dead letters were dropped.
         """
-        dropped, _ = self.store.scripts.trim(
-            keys=[keys.dead_letters(), keys.recent(), keys.audit()],
-            args=[
-                max_age_s * 1000,
-                max_count,
-                self.store.limits.retention_s * 1000,
-                keys.command(""),
-                keys.dead_letters() + ":",
-                batch,
-            ],
-        )
-        return int(dropped)
+        dropped_total = 0
+        for _ in range(TRIM_CALLS):
+            dropped, _, unindexed = self.store.scripts.trim(
+                keys=[keys.dead_letters(), keys.recent(), keys.audit()],
+                args=[
+                    max_age_s * 1000,
+                    max_count,
+                    self.store.limits.retention_s * 1000,
+                    keys.command(""),
+                    keys.dead_letters() + ":",
+                    batch,
+                ],
+            )
+            dropped_total += int(dropped)
+            if int(dropped) < batch and int(unindexed) < batch * 10:
+                break
+        return dropped_total
 
     def _dead(self, command_id: str) -> CommandRecord:
         record = read_record(self.client, command_id)

@@ -160,3 +160,18 @@ def test_a_finished_command_leaves_the_indexes_when_its_record_expires():
     run_out_of_retention(store)
     assert indexes(client) == {}
     assert client.zcard(keys.unindex_queue()) == 0
+
+
+def test_one_trim_clears_an_unindex_backlog_larger_than_a_script_call():
+    client = fakeredis.FakeRedis(decode_responses=True)
+    store = CommandStore(client, StoreLimits(retention_s=3600, guard_ms=0, lease_ms=60_000))
+    for n in range(25):  # 25 finished records, due for unindexing; 10 entries per call below
+        claim = store.claim(store.admit(make_envelope(f"k{n}")).command_id)
+        assert isinstance(claim, Claim)
+        store.finish(claim, CommandState.SUCCEEDED, None)
+    for entry in client.zrange(keys.unindex_queue(), 0, -1):
+        client.delete(keys.command(entry.split(" ", 1)[0]))
+        client.zadd(keys.unindex_queue(), {entry: 0})
+    DeadLetters(store).trim(max_age_s=10**6, max_count=10**6, batch=1)
+    assert indexes(client) == {}
+    assert client.zcard(keys.unindex_queue()) == 0

@@ -1,7 +1,8 @@
 -- Admit a command once per idempotency key; queue it if it heads its order lane.
 -- KEYS: 1 idempotency, 2 command, 3 lane, 4 order history, 5 dispatch, 6 recent, 7 sequence
 -- ARGV: 1 id, 2 envelope json, 3 fingerprint, 4 lane name, 5 retention s, 6 guard ms,
---       7 bulk guard ms (6 and 7 both 0 for the outbox: the head is due for the scheduler now)
+--       7 bulk guard ms (6 and 7 both 0 for the outbox: the head is due for the scheduler now),
+--       8 provider, 9 account, 10 kind (for the search indexes)
 local existing = redis.call('GET', KEYS[1])
 if existing then
   local sep = string.find(existing, ' ', 1, true)
@@ -22,7 +23,7 @@ redis.call('HSET', KEYS[2], 'id', ARGV[1], 'envelope', ARGV[2], 'state', state, 
 redis.call('ZADD', KEYS[4], seq, ARGV[1])
 redis.call('EXPIRE', KEYS[4], ARGV[5])
 redis.call('ZADD', KEYS[6], now, ARGV[1])
-index_admitted(ARGV[1], ARGV[2], state, now)
+index_admitted(ARGV[1], {provider = ARGV[8], account = ARGV[9], kind = ARGV[10]}, state, now)
 if head then
   redis.call('ZADD', KEYS[5], now + guard_for(ARGV[1], tonumber(ARGV[6]), tonumber(ARGV[7])), ARGV[1])
 end

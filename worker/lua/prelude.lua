@@ -27,9 +27,9 @@ local function indexes_of(state, c)
     index_key('account', c['account']), index_key('kind', c['kind'])}
 end
 
--- Index a new command by state, provider, account and kind, scored by its admission time.
-local function index_admitted(id, envelope_json, state, now)
-  for _, key in ipairs(indexes_of(state, cjson.decode(envelope_json)['command'])) do
+-- Index a new command by state, provider, account and kind (`c`), scored by its admission time.
+local function index_admitted(id, c, state, now)
+  for _, key in ipairs(indexes_of(state, c)) do
     redis.call('ZADD', key, now, id)
   end
 end

@@ -32,4 +32,4 @@ local recent = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(AR
 local expired = redis.call('ZRANGEBYSCORE', UNINDEX_QUEUE, '-inf', now, 'LIMIT', 0, limit * 10)
 for _, entry in ipairs(expired) do unindex_entry(entry) end
 if #expired > 0 then redis.call('ZREMRANGEBYRANK', UNINDEX_QUEUE, 0, #expired - 1) end
-return {#old, recent}
+return {#old, recent, #expired}
