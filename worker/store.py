@@ -15,40 +15,13 @@ from worker import keys
 from worker.admission import Admission as Admission  # re-exported: the store's API
 from worker.admission import Admitted as Admitted
 from worker.admission import KnownKey, Prepared, admit_all, known_keys
+from worker.claims import Claim as Claim  # re-exported: the store's API
+from worker.claims import LeaseLost as LeaseLost
+from worker.claims import OtherAccount as OtherAccount
+from worker.claims import Parked as Parked
+from worker.claims import claimed
 from worker.flow import FlowGate
 from worker.scripts import Scripts
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A delivery that owns its command until it records an outcome or its lease runs out."""
-
-    command_id: str
-    token: str
-    envelope: CommandEnvelope
-    attempts: int  # provider attempts spent on 5xx / network errors so far
-    unprocessable: int  # attempts spent on 422 / 409 / 423 so far
-    reconcile_first: bool  # an earlier delivery may have reached the provider: read first
-    first_claim_ms: int
-    deliveries: int  # deliveries since the last recorded outcome, this one included
-    claimed_ms: int
-    recorded_attempts: int  # attempts in the record so far, of every kind
-    breaker_clean: bool = False  # gated on a closed breaker with no failures counted
-
-
-@dataclass(frozen=True)
-class Parked:
-    """A delivery whose account must wait: the claim parked the command in the retry schedule."""
-
-    wait_s: float
-    why: str  # 'paused' (a 429), 'open', 'probing' (the breaker) or 'rate'
-
-
-@dataclass(frozen=True)
-class OtherAccount:
-    """The command is another account's than the gate's: nothing changed, claim with its gate."""
-
-    account: str
 
 
 class Spend(StrEnum):
@@ -162,7 +135,7 @@ class CommandStore:
         )
         match reply[0]:
             case "claimed":
-                return _claimed(command_id, token, reply[1:])
+                return claimed(command_id, token, reply[1:])
             case "parked":
                 return Parked(int(reply[1]) / 1000, str(reply[2]))
             case "other_account":
@@ -314,28 +287,3 @@ class CommandStore:
     def order_ids(self, lane: str) -> list[str]:
         """Every command admitted for an order, oldest first."""
         return [str(i) for i in self.client.zrange(keys.order_history(lane), 0, -1)]
-
-
-class LeaseLost(Exception):
-    """The claim's lease ran out and another delivery took the command over."""
-
-    def __init__(self, command_id: str, state: str) -> None:
-        super().__init__(f"command {command_id}: lease lost (now {state or 'missing'})")
-
-
-def _claimed(command_id: str, token: str, fields: Sequence[str]) -> Claim:
-    """The claim from ``claim.lua``'s reply (after its ``'claimed'``)."""
-    envelope, attempts, unprocessable, reconcile, first_ms, deliveries, now, recorded = fields[:8]
-    return Claim(
-        command_id=command_id,
-        token=token,
-        envelope=CommandEnvelope.model_validate_json(envelope),
-        attempts=int(attempts),
-        unprocessable=int(unprocessable),
-        reconcile_first=reconcile == "1",
-        first_claim_ms=int(first_ms),
-        deliveries=int(deliveries),
-        claimed_ms=int(now),
-        recorded_attempts=int(recorded),
-        breaker_clean=int(fields[8]) == 1,
-    )
