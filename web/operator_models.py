@@ -88,7 +88,8 @@ class RunOut(BaseModel):
     total: int
     examined: int
     processed: int
-    left: int
+    left: int  # ids not handed out yet (cancelled: never handed out)
+    in_flight: int  # ids handed to a driver whose result has not come back
     rate_per_s: float
     results: dict[str, int]
     counts: dict[str, int]

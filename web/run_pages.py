@@ -82,8 +82,8 @@ def progress(state: AppState, run: Run) -> dict[str, Any]:
     now_ms = int(seconds) * 1000 + int(micros) // 1000
     stalled = run.status in DRIVEN and now_ms - run.beat_ms > STALLED_MS
     return {"status": run.status, "total": run.total, "processed": run.processed,
-            "left": run.left, "examined": run.examined, "results": run.results,
-            "stalled": stalled}  # fmt: skip
+            "left": run.left, "in_flight": run.in_flight, "examined": run.examined,
+            "results": run.results, "stalled": stalled}  # fmt: skip
 
 
 @router.get("/runs/{run_id}/progress")

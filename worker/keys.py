@@ -165,8 +165,18 @@ def replay_run(run_id: str) -> str:
 
 
 def replay_run_ids(run_id: str) -> str:
-    """List: the command ids a bulk run has still to act on."""
+    """List: the command ids a bulk run has still to hand out."""
     return f"{PREFIX}:run:{run_id}:ids"
+
+
+def replay_run_in_flight(run_id: str) -> str:
+    """Sorted set: ids a bulk run handed out whose result has not come, by ms handed out."""
+    return f"{PREFIX}:run:{run_id}:in_flight"
+
+
+def replay_run_skipped(run_id: str) -> str:
+    """Set: ids a bulk run counted ``skipped`` (a late report of an act replaces the skip)."""
+    return f"{PREFIX}:run:{run_id}:skipped"
 
 
 def replay_run_counts(run_id: str) -> str:

@@ -3,8 +3,10 @@
 A run is created at once with status ``planning``; the drivers (`worker.run_driver`: every
 worker, or a CLI that waits) fill its snapshot in chunks (`worker.run_planning`) until it is
 ``planned``, with counts by provider, kind and reason. Started, it hands out the ids that are
-due by its rate, each exactly once, so a command that dies again during the run is not taken
-again. Every change of state goes through ``replay_run.lua``.
+due by its rate on a lease: a driver reports what it did to them (`BulkRuns.report`), and ids
+whose driver died go out again once the lease ends. Each id's result counts once, and an id
+acted on since it was handed out is never acted on again, so a command that dies again during
+the run is not taken again. Every change of state goes through ``replay_run.lua``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from worker.scripts import source
 from worker.search import SearchFilter
 
 RUN_TTL_S = 7 * 24 * 3600  # runs (and their snapshots) are kept a week
+RUN_LEASE_S = 60.0  # a driver that took ids and has not reported them by then is taken as dead
 RESULTS = ("queued", "waiting", "discarded", "skipped")
 
 
@@ -60,7 +63,8 @@ class Run:
     examined: int = 0  # index entries planning looked at
     rate_per_s: float = 0.0
     beat_ms: int = 0  # the last time a driver moved the run
-    left: int = 0
+    left: int = 0  # ids not yet handed out (when cancelled: never handed out)
+    in_flight: int = 0  # ids handed out whose result has not come back
     results: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)  # "provider|kind|reason" -> n
 
@@ -82,8 +86,9 @@ class Taken:
 class BulkRuns:
     """The bulk runs of one store."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, *, lease_s: float = RUN_LEASE_S) -> None:
         self.client = client
+        self.lease_ms = int(lease_s * 1000)
         self.script = client.register_script(source("replay_run"))
 
     def plan(self, where: SearchFilter, *, action: RunAction, actor: str, why: str) -> Run:
@@ -115,7 +120,8 @@ class BulkRuns:
         pipe.hgetall(keys.replay_run(run_id))
         pipe.hgetall(keys.replay_run_counts(run_id))
         pipe.llen(keys.replay_run_ids(run_id))
-        data, counts, pending = pipe.execute()
+        pipe.zcard(keys.replay_run_in_flight(run_id))
+        data, counts, pending, in_flight = pipe.execute()
         if not data:
             return None
         return Run(
@@ -124,6 +130,7 @@ class BulkRuns:
             total=int(data["total"]), created_ms=int(data["created_ms"]),
             examined=int(data.get("examined", 0)), rate_per_s=float(data.get("rate", 0)),
             beat_ms=int(data.get("beat_ms", 0)), left=int(data.get("left", pending)),
+            in_flight=in_flight,
             results={r: int(data[r]) for r in RESULTS if r in data},
             counts={k: int(v) for k, v in counts.items()},
         )  # fmt: skip
@@ -156,14 +163,32 @@ class BulkRuns:
         return self.op(run_id, "start", actor, rate_per_s)[0] == "ok"
 
     def cancel(self, run_id: str, *, actor: str) -> bool:
-        """Stop a planning, planned or running run; the ids it had not taken are dropped."""
+        """Stop a planning, planned or running run; the ids it had not handed out are dropped.
+
+        Ids in flight are not handed out again; their drivers' reports still count.
+        """
         return self.op(run_id, "cancel", actor)[0] == "ok"
 
     def take(self, run_id: str, *, limit: int) -> Taken:
-        """Hand out at most ``limit`` ids due by the run's rate (from Redis time, shared)."""
-        reply = self.op(run_id, "take", "", limit)
+        """Lease out at most ``limit`` ids due by the run's rate (from Redis time, shared).
+
+        Ids whose lease ran out come first; report each with `report` within the lease.
+        """
+        reply = self.op(run_id, "take", "", limit, self.lease_ms)
         wait_s = int(reply[1]) / 1000 if reply[1] else 0.0
         return Taken(reply[0], reply[2:], wait_s)
+
+    def report(self, run_id: str, results: dict[str, str]) -> int:
+        """Count the result of each id acted on (id -> result) and end its lease, at once.
+
+        Returns:
+            How many results counted: an id's result counts once, whoever reports it.
+        """
+        if not results:
+            return 0
+        pairs = [x for pair in results.items() for x in pair]
+        reply = self.op(run_id, "done", "", *pairs)
+        return int(reply[1]) if reply[0] == "ok" else 0  # "missing": the run expired
 
     def op(self, run_id: str, op: str, actor: str, *args: str | float) -> list[str]:
         """Run one op of ``replay_run.lua`` on the run."""
@@ -173,5 +198,8 @@ class BulkRuns:
             keys.replay_run_counts(run_id),
             keys.replay_runs_active(),
             keys.audit(),
+            keys.replay_run_in_flight(run_id),
+            keys.replay_run_skipped(run_id),
+            keys.dead_letters(),
         ]
         return [str(p) for p in self.script(keys=run_keys, args=[op, actor, *args])]

@@ -2,8 +2,9 @@
 
 Every worker ticks one `RunDriver` in its main process (started beside the scheduler), so a
 run needs no web process and survives restarts of any one process. Several drivers at once
-are safe: the run's script hands each id out once and keeps the rate from Redis time. A CLI
-that waits for its run drives it with `drive`, alongside any workers.
+are safe: the run's script leases each id to one driver at a time, counts each result once
+and keeps the rate from Redis time; ids of a driver that died go out again when their lease
+ends. A CLI that waits for its run drives it with `drive`, alongside any workers.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ import redis
 import structlog
 
 from schemas import CommandState
-from worker import keys
 from worker.deadletters import DeadLetters, NotADeadLetter
-from worker.replay_runs import BulkRuns, Run, RunAction, RunStatus
+from worker.replay_runs import RUN_LEASE_S, BulkRuns, Run, RunAction, RunStatus
 from worker.run_planning import Planner
 from worker.runtime import Publish
 from worker.search import Search
@@ -47,8 +47,10 @@ class Advanced:
 class RunDriver:
     """Moves the store's bulk runs forward a bounded step at a time."""
 
-    def __init__(self, store: CommandStore, search: Search, publish: Publish) -> None:
-        self.runs = BulkRuns(store.client)
+    def __init__(
+        self, store: CommandStore, search: Search, publish: Publish, *, lease_s: float = RUN_LEASE_S
+    ) -> None:
+        self.runs = BulkRuns(store.client, lease_s=lease_s)
         self.planner = Planner(self.runs, search)
         self.letters = DeadLetters(store)
         self.publish = publish
@@ -86,8 +88,8 @@ class RunDriver:
                 return Advanced(taken.status, acted, taken.wait_s)
 
     def act(self, run: Run, command_ids: list[str]) -> Counter[str]:
-        """Replay or discard each taken command (audited), send the messages, count results."""
-        results: Counter[str] = Counter()
+        """Replay or discard each taken command (audited), send the messages, report results."""
+        results: dict[str, str] = {}
         queued = []
         why = f"{run.why} (bulk run {run.id})"
         for command_id in command_ids:
@@ -102,14 +104,10 @@ class RunDriver:
                     result = str(state)
             except NotADeadLetter:
                 result = "skipped"  # replayed, discarded or expired since the plan
-            results[result] += 1
+            results[command_id] = result
         self.publish(queued)
-        if results:
-            pipe = self.runs.client.pipeline(transaction=False)
-            for result, count in results.items():
-                pipe.hincrby(keys.replay_run(run.id), result, count)
-            pipe.execute()
-        return results
+        self.runs.report(run.id, results)
+        return Counter(results.values())
 
     def drive(self, run_id: str, *, progress: Callable[[Run], None] | None = None) -> Run:
         """Plan or run one run until it stops waiting on this process (the CLI's loop)."""

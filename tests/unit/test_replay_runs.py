@@ -1,7 +1,8 @@
 """Bulk runs on fakeredis: planning in chunks bounded by death time, and the atomic take.
 
 Several drivers (workers, a waiting CLI) share a run; the take in ``replay_run.lua`` must keep
-the run's rate across all of them from Redis time, hand each id out once, and stop on cancel.
+the run's rate across all of them from Redis time, lease each id to one driver at a time, hand
+out again the ids of a driver that died, count each result once, and stop on cancel.
 """
 
 from __future__ import annotations
@@ -55,10 +56,46 @@ def snapshot(store: CommandStore, run_id: str) -> list[str]:
     return store.client.lrange(keys.replay_run_ids(run_id), 0, -1)
 
 
-def planned_run(store: CommandStore, count: int, *, rate_per_s: float) -> tuple[str, list[str]]:
+LEASE_S = 0.5  # a short lease, so a test can outlive it
+
+
+def past_lease(store: CommandStore, run_id: str, lease_ms: int) -> None:
+    """Return once every lease of the run's ids in flight has run out by Redis time."""
+    handed = store.client.zrange(keys.replay_run_in_flight(run_id), -1, -1, withscores=True)
+    deadline = time.monotonic() + 5
+    while redis_ms(store.client) <= handed[0][1] + lease_ms:
+        assert time.monotonic() < deadline
+
+
+def take_all(runs: BulkRuns, run_id: str, count: int) -> list[str]:
+    """Take ``count`` ids as the run's rate lets them go."""
+    taken: list[str] = []
+    deadline = time.monotonic() + 5
+    while len(taken) < count:
+        assert time.monotonic() < deadline
+        taken.extend(runs.take(run_id, limit=count - len(taken)).ids)
+    return taken
+
+
+def audited(store: CommandStore, action: str) -> list[str]:
+    entries = store.client.xrange(keys.audit())
+    return sorted(f["command_id"] for _, f in entries if f["action"] == action)
+
+
+def drive_to_end(store: CommandStore, driver: RunDriver, run_id: str):
+    deadline = time.monotonic() + 10
+    while (run := driver.runs.require(run_id)).status is RunStatus.RUNNING:
+        assert time.monotonic() < deadline, run
+        driver.run_once()
+    return run
+
+
+def planned_run(
+    store: CommandStore, count: int, *, rate_per_s: float, action=RunAction.DISCARD
+) -> tuple[str, list[str]]:
     ids = [dead(store, f"k{i}") for i in range(count)]
     runs = BulkRuns(store.client)
-    run = runs.plan(SearchFilter(), action=RunAction.DISCARD, actor="ops", why="stale")
+    run = runs.plan(SearchFilter(), action=action, actor="ops", why="stale")
     while planner(store, 1000).step(run.id) == RunStatus.PLANNING:
         pass
     assert runs.start(run.id, actor="ops", rate_per_s=rate_per_s)
@@ -194,12 +231,89 @@ def test_a_take_waits_for_the_rate_and_says_how_long(store):
     assert 0.3 < waiting.wait_s <= 0.5
 
 
+# --- leases: a driver that dies or is slow --------------------------------------------------
+
+
+def test_ids_taken_by_a_driver_that_died_go_to_another_once_the_lease_ends(store):
+    run_id, ids = planned_run(store, 5, rate_per_s=1000, action=RunAction.REPLAY)
+    lost = take_all(BulkRuns(store.client, lease_s=LEASE_S), run_id, 3)  # then it dies
+    published = Published()
+    driver = RunDriver(store, Search(store.client, {}), published, lease_s=LEASE_S)
+    deadline = time.monotonic() + 5
+    while len(published) < 2:
+        assert time.monotonic() < deadline
+        driver.run_once()
+    assert sorted(published) == sorted(set(ids) - set(lost)), "leased ids are not handed twice"
+    waiting = driver.runs.require(run_id)
+    assert (waiting.status, waiting.in_flight, waiting.left) == ("running", 3, 0)
+    run = drive_to_end(store, driver, run_id)
+    assert (run.status, run.total, run.processed, run.in_flight) == ("done", 5, 5, 0)
+    assert run.results == {"queued": 5}
+    assert sorted(published) == sorted(ids), "each replayed once"
+    assert audited(store, "replay") == sorted(ids)
+
+
+def test_a_slow_driver_that_reports_after_its_lease_is_counted_once(store):
+    run_id, ids = planned_run(store, 4, rate_per_s=1000)
+    search = Search(store.client, {})
+    slow, other = (RunDriver(store, search, Published(), lease_s=LEASE_S) for _ in range(2))
+    run = slow.runs.require(run_id)
+    acted, idle = take_all(slow.runs, run_id, 1), take_all(slow.runs, run_id, 1)
+    # the first it acted on and reports late; the second it had not acted on by then
+    DeadLetters(store).discard(acted[0], actor="ops", why="stale (bulk run)")
+    past_lease(store, run_id, slow.runs.lease_ms)
+    assert drive_to_end(store, other, run_id).results == {"discarded": 3, "skipped": 1}
+    assert slow.act(run, idle) == {"skipped": 1}, "the other driver acted on it"
+    assert slow.runs.report(run_id, dict.fromkeys(acted, "discarded")) == 0, "counted before"
+    done = slow.runs.require(run_id)
+    assert (done.status, done.processed, done.results) == ("done", 4, {"discarded": 4})
+    assert audited(store, "discard") == sorted(ids), "each discarded once"
+
+
+def test_a_command_acted_on_by_a_driver_that_died_is_not_acted_on_again(store):
+    run_id, ids = planned_run(store, 2, rate_per_s=1000, action=RunAction.REPLAY)
+    runs = BulkRuns(store.client, lease_s=LEASE_S)
+    replayed = runs.take(run_id, limit=1).ids[0]
+    DeadLetters(store).replay(replayed, actor="ops", why="fixed (bulk run)")  # then it dies
+    claim = store.claim(replayed)  # the replayed command runs and dies again
+    assert isinstance(claim, Claim)
+    store.finish(claim, CommandState.DEAD, None, reason=DeadReason.REJECTED, message="again")
+    past_lease(store, run_id, runs.lease_ms)
+    published = Published()
+    driver = RunDriver(store, Search(store.client, {}), published, lease_s=LEASE_S)
+    run = drive_to_end(store, driver, run_id)
+    assert (run.status, run.results) == ("done", {"queued": 1, "skipped": 1})
+    assert published == [i for i in ids if i != replayed]
+    assert audited(store, "replay") == sorted(ids), "each replayed once"
+
+
+def test_cancel_hands_nothing_out_again_and_counts_what_was_in_flight(store):
+    run_id, ids = planned_run(store, 5, rate_per_s=1000)
+    runs = BulkRuns(store.client, lease_s=LEASE_S)
+    run = runs.require(run_id)
+    taken = take_all(runs, run_id, 2)
+    assert runs.cancel(run_id, actor="ops")
+    cancelled = runs.require(run_id)
+    assert (cancelled.status, cancelled.left, cancelled.in_flight) == ("cancelled", 3, 2)
+    past_lease(store, run_id, runs.lease_ms)
+    assert (runs.take(run_id, limit=10).status, runs.take(run_id, limit=10).ids) == (
+        "cancelled",
+        [],
+    )
+    driver = RunDriver(store, Search(store.client, {}), Published(), lease_s=LEASE_S)
+    assert driver.act(run, taken) == {"discarded": 2}  # its driver was still acting on them
+    after = runs.require(run_id)
+    assert (after.status, after.processed, after.in_flight) == ("cancelled", 2, 0)
+    states = {i: store.client.hget(keys.command(i), "state") for i in ids}
+    assert sorted(states.values()) == ["dead", "dead", "dead", "discarded", "discarded"]
+
+
 # --- Redis Cluster: the run script touches one slot ---------------------------------------
 
 
 def test_every_op_of_the_run_script_touches_keys_of_one_slot(store):
     calls: list[Call] = []
-    runs = BulkRuns(store.client)
+    runs = BulkRuns(store.client, lease_s=LEASE_S)
     runs.script = Recorder("replay_run", runs.script, store.client, calls)
     for i in range(3):
         dead(store, f"n{i}")
@@ -210,9 +324,14 @@ def test_every_op_of_the_run_script_touches_keys_of_one_slot(store):
     while Planner(runs, Search(store.client, {}), chunk=2).step(run.id) == "planning":
         pass
     runs.start(run.id, actor="ops", rate_per_s=1000)
-    while runs.take(run.id, limit=10).status != "done":
-        runs.client.hincrby(keys.replay_run(run.id), "skipped", 3)  # as a driver records
-    assert len(calls) >= 6
+    first = runs.take(run.id, limit=1).ids  # its driver dies: the lease runs out
+    past_lease(store, run.id, runs.lease_ms)
+    deadline = time.monotonic() + 5
+    while (taken := runs.take(run.id, limit=10)).status != "done":
+        assert time.monotonic() < deadline, taken
+        runs.report(run.id, dict.fromkeys(taken.ids, "skipped"))
+    runs.report(run.id, dict.fromkeys(first, "queued"))  # late, after a take counted it
+    assert len(calls) >= 8
     assert len({call.declared[0] for call in calls}) == 2, "two runs"
     touched = {k for c in calls for k in [*c.declared, *(c.written or set())]}
     assert {hash_slot(k) for k in touched} == {crc16(b"ordercmd") % SLOTS}, sorted(touched)

@@ -18,7 +18,8 @@
     const parts = Object.entries(p.results).map(([k, v]) => k + " " + v).join(", ");
     text.textContent = (p.status === "planning"
       ? "planning: " + p.total + " found so far, " + p.examined + " examined"
-      : p.status + ": " + p.processed + " of " + p.total + (parts ? " (" + parts + ")" : "")) +
+      : p.status + ": " + p.processed + " of " + p.total + (parts ? " (" + parts + ")" : "") +
+        (p.in_flight ? ", " + p.in_flight + " in flight" : "")) +
       (p.stalled ? " — stalled" : "");
     box.setAttribute("data-status", p.status);
     const status = document.getElementById("run-status");

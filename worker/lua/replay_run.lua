@@ -1,27 +1,53 @@
 -- A bulk run over a snapshot of dead letters: add a chunk to its plan, start it, take the ids
--- that are due by its rate, or cancel it. Every driver (each worker, a waiting CLI) calls this;
--- the rate and "each id once" hold across all of them because only this script moves the run.
+-- that are due by its rate, report what was done to them, or cancel it. Every driver (each
+-- worker, a waiting CLI) calls this; the rate holds across all of them, and each id's result
+-- counts once, because only this script moves the run.
+-- A take leases its ids: they wait in flight (scored by when they were handed out) until their
+-- driver reports them; ids whose lease ran out go out again first, so a driver that dies loses
+-- nothing. An id acted on since it was handed out (no longer dead, or dead again later) is not
+-- handed out again but counted skipped; if its slow driver then reports what it did, that
+-- result replaces the skip.
 -- KEYS: 1 run hash, 2 the run's pending ids (list), 3 its counts (hash), 4 active runs (zset),
---       5 audit
+--       5 audit, 6 its ids in flight (zset, by ms handed out), 7 its ids counted skipped (set),
+--       8 dead letters (zset, by ms died)
 -- ARGV: 1 op, 2 actor, then per op:
 --   'plan'   3 cursor the chunk was read from, 4 next cursor ('' = the plan is complete),
 --            5 index entries examined, 6.. pairs of id and 'provider|kind|reason'
 --   'start'  3 rate per s
---   'take'   3 most ids to hand out
+--   'take'   3 most ids to hand out, 4 lease in ms
+--   'done'   3.. pairs of id and result (queued, waiting, discarded, skipped)
 --   'cancel' nothing more
 -- Returns: {'take', ms until the next id is due, id...} | {'wait', ms until one is due}
---          | {'ok', previous status} | {status, ''} when the op does not apply to the run now.
+--          | {'ok', previous status} | {'ok', results counted} (done)
+--          | {status, ''} when the op does not apply to the run now.
 local now = now_ms()
 local op = ARGV[1]
-local run = redis.call('HMGET', KEYS[1], 'status', 'action', 'why', 'id', 'rate', 'take_at_ms',
-  'taken', 'taken_ms', 'queued', 'waiting', 'discarded', 'skipped')
+local run = redis.call('HMGET', KEYS[1], 'status', 'action', 'why', 'id', 'rate', 'take_at_ms')
 local status = run[1]
 if not status then return {'missing', ''} end
-local TAKEN_GRACE_MS = 60000 -- ids taken this long ago by a driver that never reported are lost
 
 local function settle(new_status)
   redis.call('HSET', KEYS[1], 'status', new_status, 'finished_ms', now, 'beat_ms', now)
   redis.call('ZREM', KEYS[4], run[4])
+end
+
+local function expire_with_run(...)
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then
+    for _, key in ipairs({...}) do redis.call('PEXPIRE', key, ttl) end
+  end
+end
+
+local function count(id, result)
+  redis.call('HINCRBY', KEYS[1], result, 1)
+  if result == 'skipped' then
+    redis.call('SADD', KEYS[7], id)
+    expire_with_run(KEYS[7])
+  end
+end
+
+local function finished() -- nothing left to hand out, no result still to come
+  return redis.call('LLEN', KEYS[2]) == 0 and redis.call('ZCARD', KEYS[6]) == 0
 end
 
 if op == 'plan' then
@@ -34,11 +60,7 @@ if op == 'plan' then
     redis.call('HINCRBY', KEYS[3], ARGV[i + 1], 1)
     found = found + 1
   end
-  local ttl = redis.call('PTTL', KEYS[1])
-  if ttl > 0 then
-    redis.call('PEXPIRE', KEYS[2], ttl)
-    redis.call('PEXPIRE', KEYS[3], ttl)
-  end
+  expire_with_run(KEYS[2], KEYS[3])
   redis.call('HINCRBY', KEYS[1], 'total', found)
   redis.call('HINCRBY', KEYS[1], 'examined', tonumber(ARGV[5]))
   if ARGV[4] == '' then
@@ -51,34 +73,75 @@ if op == 'plan' then
   return {'ok', status}
 end
 
+if op == 'done' then
+  -- any status: a driver still acting when the run was cancelled reports what it did
+  local counted = 0
+  for i = 3, #ARGV, 2 do
+    local id, result = ARGV[i], ARGV[i + 1]
+    if redis.call('ZREM', KEYS[6], id) == 1 then
+      count(id, result)
+      counted = counted + 1
+    elseif result ~= 'skipped' and redis.call('SREM', KEYS[7], id) == 1 then
+      -- its lease ran out and a take counted it skipped, yet this driver had acted on it
+      if redis.call('HINCRBY', KEYS[1], 'skipped', -1) == 0 then
+        redis.call('HDEL', KEYS[1], 'skipped')
+      end
+      redis.call('HINCRBY', KEYS[1], result, 1)
+    end
+  end
+  if status == 'running' and finished() then settle('done') end
+  return {'ok', tostring(counted)}
+end
+
+-- ids whose lease ran out: out again if still dead since they were handed out, else skipped
+local function take_lapsed(out, due, lease)
+  local lapsed = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', now - lease, 'WITHSCORES',
+    'LIMIT', 0, due)
+  for i = 1, #lapsed, 2 do
+    local id, died = lapsed[i], redis.call('ZSCORE', KEYS[8], lapsed[i])
+    if died and tonumber(died) <= tonumber(lapsed[i + 1]) then
+      table.insert(out, id) -- nobody acted on it yet
+    else
+      redis.call('ZREM', KEYS[6], id)
+      count(id, 'skipped')
+    end
+  end
+end
+
 if op == 'take' then
   if status ~= 'running' then return {status, ''} end
+  if finished() then
+    settle('done')
+    return {'done', ''}
+  end
   redis.call('HSET', KEYS[1], 'beat_ms', now)
   local step = 1000 / tonumber(run[5])
   -- credit left unused (no driver, or a slow one) is kept for one second at most
   local at = math.max(tonumber(run[6]), now - math.max(1000, step))
   local due = math.min(math.floor((now - at) / step), tonumber(ARGV[3]))
   if due < 1 then return {'wait', tostring(math.ceil(at + step - now))} end
+  local lease = tonumber(ARGV[4])
   local out = {'take', ''}
-  for _ = 1, due do
+  take_lapsed(out, due, lease)
+  while #out - 2 < due do
     local id = redis.call('LPOP', KEYS[2])
     if not id then break end
     table.insert(out, id)
   end
   local taken = #out - 2
   if taken == 0 then
-    -- done once every taken id has its result (another driver may still be acting on some)
-    local processed = 0
-    for i = 9, 12 do processed = processed + (tonumber(run[i]) or 0) end
-    if processed < (tonumber(run[7]) or 0) and now - tonumber(run[8] or 0) < TAKEN_GRACE_MS then
-      return {'wait', tostring(math.ceil(step))}
+    if finished() then -- the last ids in flight were acted on elsewhere
+      settle('done')
+      return {'done', ''}
     end
-    settle('done')
-    return {'done', ''}
+    -- all handed out: wait for their drivers to report, or for the first lease to run out
+    local first = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
+    return {'wait', tostring(math.max(1, math.ceil(tonumber(first[2]) + lease - now)))}
   end
+  for i = 3, #out do redis.call('ZADD', KEYS[6], now, out[i]) end
+  expire_with_run(KEYS[6])
   at = at + taken * step
-  redis.call('HSET', KEYS[1], 'take_at_ms', string.format('%.3f', at), 'taken_ms', now)
-  redis.call('HINCRBY', KEYS[1], 'taken', taken)
+  redis.call('HSET', KEYS[1], 'take_at_ms', string.format('%.3f', at))
   out[2] = tostring(math.max(0, math.ceil(at + step - now)))
   return out
 end
@@ -96,6 +159,7 @@ elseif op == 'cancel' then
   if status ~= 'planning' and status ~= 'planned' and status ~= 'running' then
     return {status, ''}
   end
+  -- nothing is handed out any more; the ids in flight stay there only for their reports
   settle('cancelled')
   redis.call('HSET', KEYS[1], 'left', left, 'cancelled_by', ARGV[2])
   redis.call('DEL', KEYS[2])
