@@ -30,11 +30,13 @@ class CommandEnvelope(BaseModel):
         return content_digest(self.command)
 
 
+# built once: json.dumps with these options would build an encoder per call (admission's hot path)
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def content_digest(command: CancelOrder | UpdateOrder | RefundOrder) -> str:
     """SHA-256 of the command's canonical JSON (sorted keys, no whitespace)."""
-    canonical = json.dumps(
-        command.model_dump(mode="json", exclude_none=True), sort_keys=True, separators=(",", ":")
-    )
+    canonical = _CANONICAL_JSON.encode(command.model_dump(mode="json", exclude_none=True))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

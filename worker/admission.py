@@ -1,4 +1,4 @@
-"""Admission in one pipelined round trip: envelopes serialised once, and the outbox choice.
+"""Admission in one script call per chunk of commands: envelopes serialised once; the outbox.
 
 A bulk command's first message is not sent by its producer: it is admitted due at once in the
 dispatch set (the outbox), and the scheduler of any worker sends it on its next tick. A batch then
@@ -8,10 +8,10 @@ while the broker is down. Live commands keep their message sent by the producer 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import redis
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from worker.store import StoreLimits
 
 OUTBOX_SOURCE_PREFIX = "bulk:"  # envelopes from these sources are sent by the scheduler
+MAX_CHUNK = 100  # commands per call of admit.lua: bounds its KEYS and ARGV; several calls overlap
 
 
 class Admitted(StrEnum):
@@ -31,6 +32,15 @@ class Admitted(StrEnum):
     NEW = "new"  # a new command
     EXISTING = "existing"  # the key was seen with the same content: the existing command
     CONFLICT = "conflict"  # the key was seen with other content: nothing admitted
+
+
+# what each status admit.lua replies means (queued and waiting: the new command's state)
+REPLY_ADMITTED = {
+    CommandState.QUEUED: Admitted.NEW,
+    CommandState.WAITING: Admitted.NEW,
+    "existing": Admitted.EXISTING,
+    "conflict": Admitted.CONFLICT,
+}
 
 
 @dataclass(frozen=True)
@@ -92,43 +102,118 @@ def admit_all(
     limits: StoreLimits,
     items: Sequence[Prepared],
 ) -> list[Admission]:
-    """Admit ``items`` in one pipelined round trip, each once per idempotency key."""
-    pipe = client.pipeline(transaction=False)
-    shared = [keys.dispatch(), keys.recent(), keys.sequence()]
-    outboxed = []
-    for item in items:
+    """Admit ``items`` in order, each once per idempotency key: one script call per chunk.
+
+    Each chunk is sent as soon as it is built and the replies are read after the last, so Redis
+    admits one chunk while this process builds the next (two cores at work, not one at a time).
+    """
+    outboxes = []
+    with ScriptStream(client) as stream:
+        for chunk in chunks(items):
+            outbox = via_outbox(chunk[0].source)
+            # the stream quacks like a client where Script needs one: evalsha
+            script(*chunk_call(limits, chunk, outbox=outbox), client=stream)  # type: ignore[arg-type]
+            outboxes.append(outbox)
+        replies = stream.replies(script)
+    return [
+        admission
+        for reply, outbox in zip(replies, outboxes, strict=True)
+        for admission in admissions_of(str(reply), outbox=outbox)
+    ]
+
+
+class ScriptStream:
+    """Stands in for a client in ``Script.__call__``: sends each call at once, reads none.
+
+    The calls go out in order on one connection; ``replies`` reads them after the last. When the
+    server has lost the script (``NOSCRIPT``: that call did nothing), it is loaded again and the
+    calls from the first refused one on run again, one by one, in order.
+    """
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.connection = client.connection_pool.get_connection()
+        self.calls: list[tuple[int, tuple[Any, ...]]] = []
+
+    def __enter__(self) -> ScriptStream:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is not None:  # replies may be left unread on the connection: drop it
+            self.connection.disconnect()  # type: ignore[no-untyped-call]
+        self.client.connection_pool.release(self.connection)
+
+    def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> None:
+        """Send one script call; its reply comes from ``replies``."""
+        self.calls.append((numkeys, keys_and_args))
+        self.connection.send_command("EVALSHA", sha, numkeys, *keys_and_args)  # type: ignore[no-untyped-call]
+
+    def replies(self, script: redis.commands.core.Script) -> list[Any]:
+        """The reply of every call sent, in order."""
+        replies: list[Any] = []
+        refused = False
+        for _ in self.calls:
+            try:
+                reply = self.connection.read_response()
+            except redis.exceptions.NoScriptError:
+                refused = True
+                continue
+            if not refused:
+                replies.append(reply)
+        for numkeys, keys_and_args in self.calls[len(replies) :]:
+            command_keys, args = keys_and_args[:numkeys], keys_and_args[numkeys:]
+            replies.append(script(keys=command_keys, args=args, client=self.client))
+        return replies
+
+
+def chunks(items: Sequence[Prepared]) -> Iterator[Sequence[Prepared]]:
+    """Consecutive runs of ``items`` through the same door (outbox or not), each bounded."""
+    start = 0
+    for end in range(1, len(items) + 1):
+        if (
+            end == len(items)
+            or end - start == MAX_CHUNK
+            or via_outbox(items[end].source) != via_outbox(items[start].source)
+        ):
+            yield items[start:end]
+            start = end
+
+
+def chunk_call(
+    limits: StoreLimits, chunk: Sequence[Prepared], *, outbox: bool
+) -> tuple[list[str], list[str | int]]:
+    """The KEYS and ARGV of one call of ``admit.lua`` admitting ``chunk`` (see its layout)."""
+    # a guard of 0 scores the lane head "due now": the next scheduler tick sends it
+    guards = (0, 0) if outbox else (limits.guard_ms, limits.bulk_guard)
+    command_keys: list[str] = [keys.dispatch(), keys.recent(), keys.sequence()]
+    args: list[str | int] = [limits.retention_s, *guards]
+    for item in chunk:
         command_id = new_command_id(item.source)
-        outbox = via_outbox(item.source)
-        # a guard of 0 scores the lane head "due now": the next scheduler tick sends it
-        guards = (0, 0) if outbox else (limits.guard_ms, limits.bulk_guard)
-        script(
-            keys=[
-                keys.idempotency(item.idempotency_key),
-                keys.command(command_id),
-                keys.lane(item.lane),
-                keys.order_history(item.lane),
-                *shared,
-            ],
-            args=[
-                command_id,
-                item.envelope_json,
-                item.fingerprint,
-                item.lane,
-                limits.retention_s,
-                *guards,
-                item.provider,
-                item.account,
-                item.kind,
-            ],
-            client=pipe,
+        command_keys += (
+            keys.idempotency(item.idempotency_key),
+            keys.command(command_id),
+            keys.lane(item.lane),
+            keys.order_history(item.lane),
         )
-        outboxed.append(outbox)
-    admissions = []
-    for (status, command_id, *rest), outbox in zip(pipe.execute(), outboxed, strict=True):
-        admitted = Admitted.NEW if status == "admitted" else Admitted(status)
-        heads = admitted is Admitted.NEW and rest[0] == CommandState.QUEUED
-        admissions.append(Admission(command_id, admitted, heads and not outbox))
-    return admissions
+        args += (
+            command_id,
+            item.envelope_json,
+            item.fingerprint,
+            item.lane,
+            item.provider,
+            item.account,
+            item.kind,
+        )
+    return command_keys, args
+
+
+def admissions_of(reply: str, *, outbox: bool) -> list[Admission]:
+    """The admissions ``admit.lua`` replied for one chunk (``'<status> <id>'``, space-joined)."""
+    words = reply.split(" ")
+    return [
+        Admission(command_id, REPLY_ADMITTED[status], status == CommandState.QUEUED and not outbox)
+        for status, command_id in zip(words[0::2], words[1::2], strict=True)
+    ]
 
 
 def known_keys(client: redis.Redis, idempotency_keys: Sequence[str]) -> list[KnownKey | None]:

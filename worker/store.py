@@ -67,7 +67,10 @@ class CommandStore:
         return admission
 
     def admit_many(self, envelopes: Sequence[CommandEnvelope]) -> list[Admission]:
-        """Admit envelopes in one round trip, each once per idempotency key.
+        """Admit envelopes in order, each once per idempotency key, in one round trip.
+
+        Each envelope sees those before it, as if admitted alone afterwards (the same key: it is
+        ``EXISTING`` or ``CONFLICT``; the same order lane: it waits behind).
 
         A key seen before with other content comes back as ``CONFLICT`` (the command id is the
         earlier command's) and admits nothing; the other envelopes are admitted. Bulk commands

@@ -175,6 +175,8 @@ def driven() -> list[Call]:
     flow.record("shoplazza", "store", ok=False)  # breaker
     flow.pause("shoplazza", "store", 1)
     assert isinstance(store.claim(parked, gate=gate), Parked)  # parked by the 429 pause
+    store.admit_many([make_envelope(key, order_id=key) for key in "gh"])  # one call, two commands
+    settle(calls, client)
     return calls
 
 

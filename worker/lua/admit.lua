@@ -1,30 +1,67 @@
--- Admit a command once per idempotency key; queue it if it heads its order lane.
--- KEYS: 1 idempotency, 2 command, 3 lane, 4 order history, 5 dispatch, 6 recent, 7 sequence
--- ARGV: 1 id, 2 envelope json, 3 fingerprint, 4 lane name, 5 retention s, 6 guard ms,
---       7 bulk guard ms (6 and 7 both 0 for the outbox: the head is due for the scheduler now),
---       8 provider, 9 account, 10 kind (for the search indexes)
-local existing = redis.call('GET', KEYS[1])
-if existing then
-  local sep = string.find(existing, ' ', 1, true)
-  local id = string.sub(existing, 1, sep - 1)
-  if string.sub(existing, sep + 1) == ARGV[3] then return {'existing', id} end
-  return {'conflict', id}
-end
+-- Admit a chunk of commands, each once per idempotency key; queue each that heads its order lane.
+-- The commands are admitted in order, one after the other: a command sees the ones before it in
+-- the chunk (the same key: existing or conflict; the same lane: it waits behind).
+-- KEYS: 1 dispatch, 2 recent, 3 sequence; then 4 per command from 4: idempotency, command,
+--       lane, order history
+-- ARGV: 1 retention s, 2 guard ms, 3 bulk guard ms (2 and 3 both 0 for the outbox: a head is due
+--       for the scheduler now); then 7 per command from 4: id, envelope json, fingerprint,
+--       lane name, provider, account, kind (the last three for the search indexes)
+-- Returns '<status> <id>' for each command, all joined by spaces into one string (one reply to
+-- parse, not one per command): status queued or waiting (admitted, in that state), existing or
+-- conflict (with the id admitted before under the key).
+local retention_s, guard_ms, bulk_guard_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = now_ms()
-local seq = redis.call('INCR', KEYS[7])
-redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[3], 'EX', ARGV[5])
-redis.call('RPUSH', KEYS[3], ARGV[1])
-local head = redis.call('LINDEX', KEYS[3], 0) == ARGV[1]
-local state = 'waiting'
-if head then state = 'queued' end
-redis.call('HSET', KEYS[2], 'id', ARGV[1], 'envelope', ARGV[2], 'state', state, 'lane', ARGV[4],
-  'created_ms', now, 'updated_ms', now, 'seq', seq, 'deliveries', 0, 'attempts_n', 0,
-  'unprocessable_n', 0, 'reconcile', 0)
-redis.call('ZADD', KEYS[4], seq, ARGV[1])
-redis.call('EXPIRE', KEYS[4], ARGV[5])
-redis.call('ZADD', KEYS[6], now, ARGV[1])
-index_admitted(ARGV[1], {provider = ARGV[8], account = ARGV[9], kind = ARGV[10]}, state, now)
-if head then
-  redis.call('ZADD', KEYS[5], now + guard_for(ARGV[1], tonumber(ARGV[6]), tonumber(ARGV[7])), ARGV[1])
+local ZADD_ARGS = 256 -- score and member arguments per ZADD call: bounds the stack unpack uses
+
+-- Search and admission-index entries by key, written once per key at the end: nothing in a chunk
+-- reads them, and one ZADD per key costs less than one per command (about 5 us of 30 per
+-- command, measured). Should a call fail midway, the commands before lack only these entries.
+local entries = {}
+local function zadd(key, score, member)
+  local pending = entries[key]
+  if not pending then
+    pending = {}
+    entries[key] = pending
+  end
+  pending[#pending + 1] = score
+  pending[#pending + 1] = member
 end
-return {'admitted', ARGV[1], state}
+
+local function admit_one(k, a)
+  local existing = redis.call('GET', KEYS[k])
+  if existing then
+    local sep = string.find(existing, ' ', 1, true)
+    local status = 'conflict'
+    if string.sub(existing, sep + 1) == ARGV[a + 2] then status = 'existing' end
+    return status .. ' ' .. string.sub(existing, 1, sep - 1)
+  end
+  local id = ARGV[a]
+  local seq = redis.call('INCR', KEYS[3])
+  redis.call('SET', KEYS[k], id .. ' ' .. ARGV[a + 2], 'EX', retention_s)
+  local head = redis.call('RPUSH', KEYS[k + 2], id) == 1 -- the lane was empty
+  local state = 'waiting'
+  if head then state = 'queued' end
+  redis.call('HSET', KEYS[k + 1], 'id', id, 'envelope', ARGV[a + 1], 'state', state,
+    'lane', ARGV[a + 3], 'created_ms', now, 'updated_ms', now, 'seq', seq, 'deliveries', 0,
+    'attempts_n', 0, 'unprocessable_n', 0, 'reconcile', 0)
+  redis.call('ZADD', KEYS[k + 3], seq, id)
+  redis.call('EXPIRE', KEYS[k + 3], retention_s)
+  zadd(KEYS[2], now, id)
+  local c = {provider = ARGV[a + 4], account = ARGV[a + 5], kind = ARGV[a + 6]}
+  index_admitted(id, c, state, now, zadd)
+  if head then -- written with the record, not at the end: an admitted head is never unsent
+    redis.call('ZADD', KEYS[1], now + guard_for(id, guard_ms, bulk_guard_ms), id)
+  end
+  return state .. ' ' .. id
+end
+
+local replies = {}
+for i = 0, (#KEYS - 3) / 4 - 1 do
+  replies[i + 1] = admit_one(4 + 4 * i, 4 + 7 * i)
+end
+for key, pending in pairs(entries) do
+  for first = 1, #pending, ZADD_ARGS do
+    redis.call('ZADD', key, unpack(pending, first, math.min(first + ZADD_ARGS - 1, #pending)))
+  end
+end
+return table.concat(replies, ' ')

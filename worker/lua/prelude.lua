@@ -27,10 +27,11 @@ local function indexes_of(state, c)
     index_key('account', c['account']), index_key('kind', c['kind'])}
 end
 
--- Index a new command by state, provider, account and kind (`c`), scored by its admission time.
-local function index_admitted(id, c, state, now)
+-- Index a new command by state, provider, account and kind (`c`), scored by its admission time;
+-- `zadd(key, score, member)` writes each entry (admit.lua gathers them into one ZADD per key).
+local function index_admitted(id, c, state, now, zadd)
   for _, key in ipairs(indexes_of(state, c)) do
-    redis.call('ZADD', key, now, id)
+    zadd(key, now, id)
   end
 end
 
