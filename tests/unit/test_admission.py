@@ -107,3 +107,13 @@ def test_known_keys_say_what_was_admitted_under_each_key(store):
 def test_a_derived_key_holds_the_fingerprint_the_store_compares(producer):
     envelope = producer.envelope(cancel())
     assert derived_fingerprint(envelope) == envelope.fingerprint()
+
+
+def test_when_the_broker_fails_admitted_commands_go_to_the_next_scheduler_tick(store):
+    def broker_down(command_ids):
+        raise ConnectionError("broker unreachable")
+
+    producer = Producer(make_settings(), store, broker_down)
+    submissions = producer.submit_many([cancel(order_id="BO-1"), cancel(order_id="BO-2")])
+    assert [s.admitted for s in submissions] == [Admitted.NEW] * 2
+    assert sorted(scheduled(store)) == sorted(s.command_id for s in submissions)
