@@ -6,20 +6,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import structlog
-
 from producer.validation import check_account, derived_fingerprint, to_command, to_envelope
 from providers.errors import IdempotencyConflict, InvalidSubmission
 from schemas import AnyCommand, CommandEnvelope
 from worker.admission import Prepared
 from worker.clock import utcnow
+from worker.dispatching import send_or_defer
 from worker.runtime import Publish
 from worker.settings import Settings
 from worker.store import Admission, Admitted, CommandStore
 
 CommandInput = AnyCommand | Mapping[str, Any]
-
-log = structlog.get_logger("ordercmd.producer")
 
 
 @dataclass(frozen=True)
@@ -111,28 +108,8 @@ class Producer:
     def admit_prepared(self, items: list[Prepared]) -> list[Submission]:
         """``admit`` for envelopes already serialised (a bulk file's spooled rows)."""
         admissions: list[Admission] = self.store.admit_prepared(items)
-        self._dispatch([a.command_id for a in admissions if a.dispatch])
+        send_or_defer(self.store, self.publish, [a.command_id for a in admissions if a.dispatch])
         return [
             Submission(a.command_id, item.idempotency_key, a.admitted)
             for a, item in zip(admissions, items, strict=True)
         ]
-
-    def _dispatch(self, command_ids: list[str]) -> None:
-        """Send the messages of admitted commands, or leave them to the scheduler.
-
-        When the broker fails, the commands (admitted: nothing is lost) are made due at the
-        scheduler's next tick, which sends them once the broker is back.
-
-        Raises:
-            redis.RedisError: the store cannot be reached to hand them over (they are still
-                sent, by the scheduler once their dispatch guard runs out).
-        """
-        try:
-            self.publish(command_ids)
-        except Exception as exc:  # whatever the broker raises: kombu, redis-py, the socket
-            self.store.due_again(command_ids)
-            log.warning(
-                "broker unavailable: the scheduler will send the messages",
-                commands=len(command_ids),
-                error=type(exc).__name__,
-            )

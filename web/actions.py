@@ -14,6 +14,7 @@ from providers.errors import InvalidSubmission, OrderCmdError
 from schemas import CommandRecord, CommandState
 from web.state import AppState
 from worker.deadletters import DeadLetters, NotADeadLetter
+from worker.dispatching import send_or_defer
 from worker.records import read_record
 from worker.replay_edit import edit_and_replay
 from worker.replay_runs import BulkRuns, Run, RunAction, RunStatus
@@ -63,7 +64,7 @@ def replay(state: AppState, command_id: str, *, actor: str, why: str) -> Command
     with http_errors():
         result = DeadLetters(state.store).replay(command_id, actor=actor, why=why)
     if result is CommandState.QUEUED:
-        state.publish([command_id])
+        send_or_defer(state.store, state.publish, [command_id])
     return result
 
 
@@ -76,7 +77,7 @@ def edit(
         check_account(model, state.settings)
         result = edit_and_replay(state.store, command_id, model, actor=actor, why=why)
     if result is CommandState.QUEUED:
-        state.publish([command_id])
+        send_or_defer(state.store, state.publish, [command_id])
     return result
 
 

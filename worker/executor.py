@@ -37,6 +37,7 @@ from schemas import (
 from worker import decisions
 from worker.clock import from_ms, utcnow
 from worker.decisions import Decision
+from worker.dispatching import send_or_defer
 from worker.failures import error_name, permanent, rate_limited, transient
 from worker.flow import FlowGate
 from worker.runtime import Runtime
@@ -136,7 +137,7 @@ def _record(claim: Claim, decision: Decision, attempt: Attempt | None, runtime: 
         claim, decision.state, attempt, reason=decision.reason, message=decision.message
     )
     if next_id:
-        runtime.publish([next_id])
+        send_or_defer(store, runtime.publish, [next_id])
 
 
 def decide(claim: Claim, runtime: Runtime, started: float) -> Decision:

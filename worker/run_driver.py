@@ -20,6 +20,7 @@ import structlog
 
 from schemas import CommandState
 from worker.deadletters import DeadLetters, NotADeadLetter
+from worker.dispatching import send_or_defer
 from worker.replay_runs import RUN_LEASE_S, BulkRuns, Run, RunAction, RunStatus
 from worker.run_planning import Planner
 from worker.runtime import Publish
@@ -105,7 +106,7 @@ class RunDriver:
             except NotADeadLetter:
                 result = "skipped"  # replayed, discarded or expired since the plan
             results[command_id] = result
-        self.publish(queued)
+        send_or_defer(self.letters.store, self.publish, queued)
         self.runs.report(run.id, results)
         return Counter(results.values())
 
