@@ -108,7 +108,9 @@ def test_four_workers_share_one_rate_limit(sandbox, store, producer, start_worke
     assert {r.state for r in records.values()} == {CommandState.SUCCEEDED}, figure
     assert len(times) == 40, figure
     assert LIMIT_PER_S * 0.8 <= achieved <= LIMIT_PER_S * (1 + RATE_TOLERANCE), figure
-    assert busiest_second(times) <= LIMIT_PER_S + 1, figure  # burst 1: 5 stamps span 1 s
+    # burst 1: 5 grants span 1 s; the sandbox stamps arrival, and the time from the grant (in
+    # the claim) to the request reaching it varies on a loaded machine: one more may fall in
+    assert busiest_second(times) <= LIMIT_PER_S + 2, figure
     assert "429" not in statuses, figure
     assert all(len(r.attempts) == 1 for r in records.values()), "waiting spends no attempt"
 
