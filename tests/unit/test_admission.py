@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fakeredis
 import pytest
 
 from producer import Producer
@@ -12,18 +11,7 @@ from tests.unit.test_producer import cancel, make_settings
 from worker.admission import KnownKey, Prepared, via_outbox
 from worker.queues import BULK_QUEUE, LIVE_QUEUE, queue_for
 from worker.scheduler import Scheduler
-from worker.store import Admitted, CommandStore, StoreLimits
-
-
-@pytest.fixture
-def store() -> CommandStore:
-    client = fakeredis.FakeRedis(decode_responses=True)
-    return CommandStore(client, StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=30_000))
-
-
-@pytest.fixture
-def published() -> list[str]:
-    return []
+from worker.store import Admitted, CommandStore
 
 
 @pytest.fixture

@@ -14,12 +14,6 @@ from worker.records import read_record
 from worker.store import Admitted, CommandStore, StoreLimits
 
 
-@pytest.fixture
-def store() -> CommandStore:
-    client = fakeredis.FakeRedis(decode_responses=True)
-    return CommandStore(client, StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=30_000))
-
-
 def state_of(store: CommandStore, command_id: str) -> CommandState | None:
     record = read_record(store.client, command_id)
     return None if record is None else record.state

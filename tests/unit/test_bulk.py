@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
-import fakeredis
 import pytest
 
 from producer import Producer
@@ -20,7 +19,7 @@ from worker import keys
 from worker.records import read_record
 from worker.scheduler import Scheduler
 from worker.settings import Settings
-from worker.store import CommandStore, StoreLimits
+from worker.store import CommandStore
 
 HEADER = "kind,provider,account,order_id,reason,amount,changes,line_items,idempotency_key\n"
 SETTINGS = Settings(
@@ -37,17 +36,6 @@ SETTINGS = Settings(
 )
 
 Bulk = Callable[..., tuple[BulkCheck, BulkResult | None]]
-
-
-@pytest.fixture
-def store() -> CommandStore:
-    client = fakeredis.FakeRedis(decode_responses=True)
-    return CommandStore(client, StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=30_000))
-
-
-@pytest.fixture
-def published() -> list[str]:
-    return []
 
 
 @pytest.fixture

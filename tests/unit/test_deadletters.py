@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import fakeredis
 import pytest
 
 from providers.errors import OrderCmdError
@@ -14,13 +13,7 @@ from tests.factories import make_envelope
 from worker import keys
 from worker.deadletters import DeadLetterFilter, DeadLetters, NotADeadLetter
 from worker.records import read_record
-from worker.store import Claim, CommandStore, Spend, StoreLimits
-
-
-@pytest.fixture
-def store() -> CommandStore:
-    client = fakeredis.FakeRedis(decode_responses=True)
-    return CommandStore(client, StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=30_000))
+from worker.store import Claim, CommandStore, Spend
 
 
 @pytest.fixture

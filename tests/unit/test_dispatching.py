@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import fakeredis
-import pytest
-
 from tests.factories import make_envelope
 from worker.dispatching import send_or_defer
 from worker.scheduler import Scheduler
-from worker.store import CommandStore, StoreLimits
-
-
-@pytest.fixture
-def store() -> CommandStore:
-    client = fakeredis.FakeRedis(decode_responses=True)
-    return CommandStore(client, StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=30_000))
+from worker.store import CommandStore
 
 
 def next_tick(store: CommandStore) -> list[str]:

@@ -6,7 +6,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import fakeredis
 import pytest
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
@@ -16,7 +15,7 @@ from web.intake_auth import producer_for
 from worker import keys
 from worker.settings import Settings
 from worker.settings_web import ProducerKey
-from worker.store import CommandStore, StoreLimits
+from worker.store import CommandStore
 
 KEY = "pk_test_shop_events"
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)  # tests only
@@ -46,17 +45,6 @@ def make_settings(**web: Any) -> Settings:
             **web,
         },
     )
-
-
-@pytest.fixture
-def store() -> CommandStore:
-    client = fakeredis.FakeRedis(decode_responses=True)
-    return CommandStore(client, StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=30_000))
-
-
-@pytest.fixture
-def published() -> list[str]:
-    return []
 
 
 @pytest.fixture

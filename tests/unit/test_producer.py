@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import fakeredis
 import pytest
 
 from producer import Producer, Submission
@@ -12,7 +11,7 @@ from providers.errors import IdempotencyConflict, InvalidSubmission
 from schemas import CommandState
 from worker.records import read_record
 from worker.settings import Settings
-from worker.store import Admitted, CommandStore, StoreLimits
+from worker.store import Admitted, CommandStore
 
 
 def make_settings() -> Settings:
@@ -42,17 +41,6 @@ def cancel(**overrides: Any) -> dict[str, Any]:
         "account": "acme",
         "order_id": "BO-1",
     } | overrides
-
-
-@pytest.fixture
-def store() -> CommandStore:
-    client = fakeredis.FakeRedis(decode_responses=True)
-    return CommandStore(client, StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=30_000))
-
-
-@pytest.fixture
-def published() -> list[str]:
-    return []
 
 
 @pytest.fixture

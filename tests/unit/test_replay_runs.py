@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import time
 
-import fakeredis
-import pytest
-
 from schemas import CommandState, DeadReason
 from tests.factories import make_envelope
 from tests.unit.test_hash_slots import SLOTS, Call, Recorder, crc16, hash_slot
@@ -21,18 +18,12 @@ from worker.replay_runs import BulkRuns, RunAction, RunStatus
 from worker.run_driver import RunDriver
 from worker.run_planning import Planner
 from worker.search import Search, SearchFilter
-from worker.store import Claim, CommandStore, StoreLimits
+from worker.store import Claim, CommandStore
 
 
 class Published(list[str]):
     def __call__(self, command_ids) -> None:
         self.extend(command_ids)
-
-
-@pytest.fixture
-def store() -> CommandStore:
-    client = fakeredis.FakeRedis(decode_responses=True)
-    return CommandStore(client, StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=30_000))
 
 
 def dead(store: CommandStore, key: str, reason=DeadReason.NOT_FOUND, **overrides) -> str:

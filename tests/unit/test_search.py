@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import fakeredis
 import pytest
 
 from providers.errors import OrderCmdError
@@ -12,15 +11,9 @@ from schemas import CommandState, DeadReason
 from tests.factories import make_envelope
 from worker import keys
 from worker.search import Search, SearchFilter, parse_filter
-from worker.store import Claim, CommandStore, StoreLimits
+from worker.store import Claim
 
 ACCOUNTS = {"acme": "backd", "store": "shoplazza"}
-
-
-@pytest.fixture
-def store() -> CommandStore:
-    client = fakeredis.FakeRedis(decode_responses=True)
-    return CommandStore(client, StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=30_000))
 
 
 @pytest.fixture

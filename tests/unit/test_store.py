@@ -15,12 +15,6 @@ from worker.records import read_record
 from worker.store import Admitted, Claim, CommandStore, LeaseLost, Spend, StoreLimits
 
 
-@pytest.fixture
-def store() -> CommandStore:
-    client = fakeredis.FakeRedis(decode_responses=True)
-    return CommandStore(client, StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=30_000))
-
-
 def claimed(store: CommandStore, command_id: str) -> Claim:
     claim = store.claim(command_id)
     assert isinstance(claim, Claim), claim

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import fakeredis
 import pytest
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
@@ -15,7 +14,7 @@ from tests.factories import make_envelope
 from web import create_app
 from worker.settings import Settings
 from worker.settings_web import Operator, WebSettings
-from worker.store import Claim, CommandStore, StoreLimits
+from worker.store import Claim, CommandStore
 
 FAST = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)  # tests only: cheap hashes
 ACCOUNTS: dict[str, Any] = {
@@ -41,12 +40,6 @@ def web_settings(**overrides: Any) -> Settings:
 class Published(list[str]):
     def __call__(self, command_ids) -> None:
         self.extend(command_ids)
-
-
-@pytest.fixture
-def store() -> CommandStore:
-    client = fakeredis.FakeRedis(decode_responses=True)
-    return CommandStore(client, StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=30_000))
 
 
 @pytest.fixture

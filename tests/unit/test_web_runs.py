@@ -18,7 +18,6 @@ from worker.store import Claim
 
 client = web_app.client  # a fixture shared with test_web_app
 published = web_app.published  # a fixture shared with test_web_app
-store = web_app.store  # a fixture shared with test_web_app
 
 
 def audit(store) -> list[dict[str, str]]:

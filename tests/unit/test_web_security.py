@@ -12,7 +12,6 @@ from worker.records import read_record
 
 client = web_app.client  # a fixture shared with test_web_app
 published = web_app.published  # a fixture shared with test_web_app
-store = web_app.store  # a fixture shared with test_web_app
 
 
 def every_route(routes):
