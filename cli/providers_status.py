@@ -15,6 +15,7 @@ from rich.table import Table
 
 from providers.accounts import Account
 from worker import keys
+from worker.clock import redis_now_ms
 from worker.flow import DEFAULT_RATES, FlowControl
 from worker.settings import Settings
 
@@ -75,8 +76,7 @@ def effective_rate(account: Account) -> tuple[float, int, bool]:
 def read_provider_status(settings: Settings, flow: FlowControl) -> list[ProviderStatus]:
     """The flow-control state of every configured account, by account name."""
     client = flow.client
-    seconds, micros = client.time()
-    now_ms = int(seconds) * 1000 + int(micros) // 1000
+    now_ms = redis_now_ms(client)
     rows = []
     for name, account in sorted(settings.accounts.items()):
         pipe = client.pipeline(transaction=False)

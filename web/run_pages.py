@@ -16,6 +16,7 @@ from web.filters import CHOICES, form_filter
 from web.guards import form_operator, page_user
 from web.render import redirect, render
 from web.state import AppState, app_state
+from worker.clock import redis_now_ms
 from worker.replay_runs import DRIVEN, Run, RunAction, RunStatus
 
 router = APIRouter(include_in_schema=False)
@@ -78,8 +79,7 @@ def run_page(
 
 def progress(state: AppState, run: Run) -> dict[str, Any]:
     """What the page's live refresh shows."""
-    seconds, micros = state.store.client.time()
-    now_ms = int(seconds) * 1000 + int(micros) // 1000
+    now_ms = redis_now_ms(state.store.client)
     stalled = run.status in DRIVEN and now_ms - run.beat_ms > STALLED_MS
     return {"status": run.status, "total": run.total, "processed": run.processed,
             "left": run.left, "in_flight": run.in_flight, "examined": run.examined,

@@ -19,6 +19,7 @@ from enum import StrEnum
 import redis
 
 from worker import keys
+from worker.clock import redis_now_ms
 from worker.deadletters import NotADeadLetter
 from worker.scripts import source
 from worker.search import SearchFilter
@@ -98,8 +99,7 @@ class BulkRuns:
         this moment on the dead-letter index (ordered by death time).
         """
         run_id = uuid.uuid4().hex[:16]
-        seconds, micros = self.client.time()
-        now_ms = int(seconds) * 1000 + int(micros) // 1000
+        now_ms = redis_now_ms(self.client)
         pipe = self.client.pipeline(transaction=True)
         pipe.hset(keys.replay_run(run_id), mapping={
             "id": run_id, "action": action, "status": RunStatus.PLANNING,
