@@ -24,8 +24,7 @@ from worker.search import Search, SearchFilter
 
 def search_of(state: AppState) -> Search:
     """A search over the app's store, knowing its configured accounts."""
-    accounts = {name: str(account.provider) for name, account in state.settings.accounts.items()}
-    return Search(state.store.client, accounts)
+    return Search.of(state.store.client, state.settings)
 
 
 def runs_of(state: AppState) -> BulkRuns:

@@ -147,5 +147,4 @@ class RunDriver:
 
 def run_driver(settings: Settings, store: CommandStore, publish: Publish) -> RunDriver:
     """A driver over ``store``, its search knowing the configured accounts."""
-    accounts = {name: str(account.provider) for name, account in settings.accounts.items()}
-    return RunDriver(store, Search(store.client, accounts), publish)
+    return RunDriver(store, Search.of(store.client, settings), publish)

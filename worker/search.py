@@ -25,6 +25,7 @@ from worker.search_filter import (
     with_state,
 )
 from worker.search_plan import plan
+from worker.settings import Settings
 
 __all__ = ["Search", "SearchFilter", "SearchPage", "parse_filter", "with_state"]
 
@@ -48,6 +49,11 @@ class Search:
         self.client = client
         self.accounts = dict(accounts)
         self._scan = client.register_script(source("search_scan"))
+
+    @classmethod
+    def of(cls, client: redis.Redis, settings: Settings) -> Search:
+        """A search over ``client``'s store that knows the accounts configured in ``settings``."""
+        return cls(client, {name: str(a.provider) for name, a in settings.accounts.items()})
 
     def page(
         self, where: SearchFilter, *, cursor: str | None = None, limit: int = 50
