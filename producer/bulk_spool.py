@@ -1,7 +1,8 @@
 """The spool between a bulk file's check and its admission: one line per checked row, on disk.
 
-Lines are ``E<TAB>row<TAB>duplicate of<TAB>key<TAB>lane<TAB>source<TAB>fingerprint<TAB>envelope
-JSON`` for a row to admit and ``X<TAB>row<TAB>0<TAB>reasons`` for a refused one, in file order.
+Lines are ``E<TAB>row<TAB>duplicate of<TAB>key<TAB>lane<TAB>source<TAB>fingerprint<TAB>provider
+<TAB>account<TAB>kind<TAB>envelope JSON`` for a row to admit and ``X<TAB>row<TAB>0<TAB>reasons``
+for a refused one, in file order.
 A row to admit is spooled exactly as the admission script takes it (``Prepared``), so the
 admission pass neither parses nor serialises an envelope again. Keys, lanes and sources never
 hold a tab or a space (their schemas say so), and JSON escapes control characters.
