@@ -29,7 +29,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy schemas providers worker tasks producer cli web sandbox
+	$(BIN)/mypy schemas providers config redisconn store runs worker tasks producer cli web sandbox
 
 check: lint typecheck test
 

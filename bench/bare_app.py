@@ -17,9 +17,9 @@ import httpx
 from celery import Celery
 from kombu import Queue  # type: ignore[attr-defined]
 
+from config.settings import get_settings
 from providers import build_client
 from worker.app import celery_config
-from worker.settings import get_settings
 
 QUEUE = "bench.bare"
 TASK = "bench.bare_cancel"

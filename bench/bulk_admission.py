@@ -28,15 +28,15 @@ sys.path.insert(0, str(ROOT))
 
 from celery import Celery  # noqa: E402
 
+from config.settings import Settings  # noqa: E402
 from producer import Producer  # noqa: E402
 from producer.batches import Batches  # noqa: E402
 from producer.bulk import BulkRun  # noqa: E402
 from producer.bulk_rows import BulkFormat  # noqa: E402
+from store.command_store import CommandStore  # noqa: E402
+from store.dispatching import Publish  # noqa: E402
 from worker.app import build_store, publisher  # noqa: E402
-from worker.runtime import Publish  # noqa: E402
 from worker.scheduler import Scheduler  # noqa: E402
-from worker.settings import Settings  # noqa: E402
-from worker.store import CommandStore  # noqa: E402
 
 HEADER = "kind,provider,account,order_id,reason,amount,changes,line_items,idempotency_key\n"
 ROW_KINDS = [

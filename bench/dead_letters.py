@@ -23,9 +23,9 @@ from typing import Any
 
 import redis
 
-from worker import keys
-from worker.redis_process import find_server_binary, pick_free_port, server_argv
-from worker.search import Search, SearchFilter
+from redisconn.process import find_server_binary, pick_free_port, server_argv
+from store import keys
+from store.search import Search, SearchFilter
 
 PROVIDERS = {"acme": "backd", "store": "shoplazza", "pod": "fastpod"}
 KINDS = ("cancel", "update", "refund")

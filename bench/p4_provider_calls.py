@@ -13,7 +13,7 @@ import uuid
 from bench.report import header, table, verdict
 from bench.runs import command, ordercmd_producer, settings_env, submit_all, succeeded
 from bench.stage import Stage, Workers, apply_env, stage, wait_until
-from worker.settings import Settings
+from config.settings import Settings
 
 N = 50
 # provider -> kind -> order state that allows it (full refunds: no amount)

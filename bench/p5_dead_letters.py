@@ -19,9 +19,9 @@ import redis
 from bench.report import header, percentile, table, verdict
 from bench.stage import apply_env, stage
 from schemas import Attempt, AttemptOutcome, CancelOrder, CommandEnvelope, DeadReason
-from worker import keys
+from store import keys
+from store.deadletters import DeadLetterFilter, DeadLetters
 from worker.app import build_store
-from worker.deadletters import DeadLetterFilter, DeadLetters
 
 SMALL, LARGE = 10_000, 1_000_000
 REPEATS = 300
@@ -90,7 +90,7 @@ def fill(client: redis.Redis, start: int, stop: int) -> None:
 
     The writes are those of ``finish.lua`` for a dead letter (record hash, attempts list, the
     three dead-letter indexes), made server-side by a script sent in pipelined batches so a
-    million take seconds; the key names are checked against ``worker.keys`` first.
+    million take seconds; the key names are checked against ``store.keys`` first.
     """
     assert keys.command("x") == keys.PREFIX + ":cmd:x"
     assert keys.dead_letters_by("reason", "r") == keys.dead_letters() + ":reason:r"

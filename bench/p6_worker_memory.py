@@ -18,8 +18,8 @@ import time
 from bench.report import header, table, verdict
 from bench.runs import command, ordercmd_producer, send_bare, settings_env, submit_all, succeeded
 from bench.stage import Stage, Workers, apply_env, rss_kib, stage, wait_until
-from worker import keys
-from worker.settings import Settings
+from config.settings import Settings
+from store import keys
 
 RUN_S = 60.0
 WARM_UP = 500

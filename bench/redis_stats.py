@@ -14,7 +14,7 @@ OWN = frozenset({"info", "config|resetstat", "client|setinfo"})
 
 def lua_commands() -> frozenset[str]:
     """Every command the store's Lua scripts call (lower case, as commandstats names them)."""
-    folder = resources.files("worker") / "lua"
+    folder = resources.files("store") / "lua"
     found: set[str] = set()
     for script in folder.iterdir():
         if script.name.endswith(".lua"):

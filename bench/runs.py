@@ -12,10 +12,10 @@ from celery import Celery
 
 from bench.report import steady_rate
 from bench.stage import ACCOUNTS, Stage, Workers, redis_of, wait_until
+from config.settings import Settings
 from producer import Producer, Submission
-from worker import keys
+from store import keys
 from worker.app import build_store, celery_config, publisher
-from worker.settings import Settings
 
 CHUNK = 500  # commands per submit_many call
 

@@ -25,10 +25,10 @@ import redis
 
 from bench.report import header, percentile, table, verdict
 from schemas import COMMAND_ADAPTER, CommandEnvelope
+from store import keys
+from store.search import Search, SearchFilter
 from tests.factories import SUBMITTED_AT
 from tests.redis_server import RedisServer
-from worker import keys
-from worker.search import Search, SearchFilter
 
 SMALL, LARGE = 10_000, 1_000_000
 REPEATS = 200
@@ -106,7 +106,7 @@ def envelopes() -> dict[str, str]:
 
 
 def fill(client: redis.Redis, count: int) -> None:
-    """Write commands ``0..count``; the key names are checked against ``worker.keys`` first."""
+    """Write commands ``0..count``; the key names are checked against ``store.keys`` first."""
     prefix = keys.PREFIX + ":"
     assert keys.command("x") == prefix + "cmd:x"
     assert keys.recent() == prefix + "recent"

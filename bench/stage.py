@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from config.settings import Settings, get_settings
 from sandbox import (
     DEFAULT_BACKD_PUBLIC_KEY,
     DEFAULT_BACKD_SECRET_KEY,
@@ -27,7 +28,6 @@ from sandbox import (
 )
 from tests.integration.harness import WorkerProcess
 from tests.redis_server import RedisServer
-from worker.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNTS = {"backd": "acme", "shoplazza": "store", "fastpod": "pod"}
@@ -103,7 +103,7 @@ class Stage:
 
 def redis_of(server: RedisServer):  # type: ignore[no-untyped-def]
     """A client of ``server``."""
-    from worker.redis_client import redis_client
+    from redisconn.client import redis_client
 
     return redis_client(server.url)
 

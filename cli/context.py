@@ -11,10 +11,10 @@ from typing import ParamSpec, TypeVar
 import click
 import redis
 
+from config.settings import Settings, get_settings, load_settings
 from providers.errors import OrderCmdError
-from worker.embedded import RedisSource, resolve_redis_url
-from worker.settings import Settings, get_settings, load_settings
-from worker.store import CommandStore
+from redisconn.embedded import RedisSource, resolve_redis_url
+from store.command_store import CommandStore
 
 P = ParamSpec("P")
 R = TypeVar("R")

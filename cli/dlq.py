@@ -10,13 +10,13 @@ from rich.table import Table
 
 from cli.context import opened_store, readable_errors
 from cli.output import console, json_option, print_json, record_detail, records_table
+from runs.bulk_runs import Run, RunAction, RunStatus
+from runs.driver import run_driver
 from schemas import CommandState, DeadReason, Provider
+from store.deadletters import DeadLetterFilter, DeadLetters
+from store.records import read_record
+from store.search import parse_filter
 from worker.app import publish
-from worker.deadletters import DeadLetterFilter, DeadLetters
-from worker.records import read_record
-from worker.replay_runs import Run, RunAction, RunStatus
-from worker.run_driver import run_driver
-from worker.search import parse_filter
 
 actor_option = click.option(
     "--actor",

@@ -12,7 +12,7 @@ import click
 from cli.context import opened_store, readable_errors
 from producer import Producer
 from producer.streams import StreamConfig, StreamIntake
-from worker import keys
+from store import keys
 
 
 @click.group()

@@ -11,7 +11,7 @@ import click
 SUBCOMMANDS = {
     "batch": "cli.batch:batch",
     "bulk": "cli.bulk:bulk",
-    "demo": "cli.demo:demo",
+    "demo": "cli.demo.command:demo",
     "dlq": "cli.dlq:dlq",
     "hash-secret": "cli.secrets:hash_secret",
     "intake": "cli.intake:intake",

@@ -1,6 +1,6 @@
 """``ordercmd status --providers``: each account's breaker, 429 pause and rate limit, read-only.
 
-Everything is read from the Redis state the workers share (``worker.flow``), against Redis's
+Everything is read from the Redis state the workers share (``store.flow``), against Redis's
 clock: the breaker's hash (``keys.breaker``), the pause set by a 429 (``keys.rate_pause``) and
 the rate limit's theoretical arrival time (``keys.rate``). Nothing is written.
 """
@@ -13,11 +13,11 @@ from typing import Any
 
 from rich.table import Table
 
+from config.settings import Settings
 from providers.accounts import Account
-from worker import keys
-from worker.clock import redis_now_ms
-from worker.flow import DEFAULT_RATES, FlowControl
-from worker.settings import Settings
+from store import keys
+from store.clock import redis_now_ms
+from store.flow import DEFAULT_RATES, FlowControl
 
 
 class BreakerState(StrEnum):

@@ -8,8 +8,8 @@ from cli.context import opened_store, readable_errors
 from cli.output import console, json_option, print_json, record_detail, records_table
 from cli.providers_status import providers_table, read_provider_status
 from providers.errors import OrderCmdError
-from worker.flow import FlowControl
-from worker.records import read_record, read_records
+from store.flow import FlowControl
+from store.records import read_record, read_records
 
 USAGE = "give a COMMAND_ID or --order PROVIDER:ACCOUNT:ORDER_ID (or --providers alone)"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
+from config.settings import get_settings
 from producer.api import CommandInput, Producer, Submission
 from worker.app import build_store, publish
-from worker.settings import get_settings
 
 
 @lru_cache(maxsize=1)

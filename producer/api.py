@@ -6,15 +6,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from config.settings import Settings
 from producer.validation import check_account, derived_fingerprint, to_command, to_envelope
 from providers.errors import IdempotencyConflict, InvalidSubmission
 from schemas import AnyCommand, CommandEnvelope
-from worker.admission import Prepared
-from worker.clock import utcnow
-from worker.dispatching import send_or_defer
-from worker.runtime import Publish
-from worker.settings import Settings
-from worker.store import Admission, Admitted, CommandStore
+from store.admission import Prepared
+from store.clock import utcnow
+from store.command_store import Admission, Admitted, CommandStore
+from store.dispatching import Publish, send_or_defer
 
 CommandInput = AnyCommand | Mapping[str, Any]
 
@@ -101,7 +100,7 @@ class Producer:
         """Admit validated envelopes; send a message for each live one that heads its lane.
 
         Bulk envelopes (source ``bulk:<batch>``) are admitted to the outbox instead: the
-        scheduler sends them (see ``worker.admission``).
+        scheduler sends them (see ``store.admission``).
         """
         return self.admit_prepared([Prepared.of(envelope) for envelope in envelopes])
 

@@ -1,6 +1,6 @@
 """Bulk batches in Redis: meta, the row-by-row admission record, the command ids, cancelling.
 
-A batch is three keys (``worker.keys.batch*``): a meta hash (file, rows, created, actor, state,
+A batch is three keys (``store.keys.batch*``): a meta hash (file, rows, created, actor, state,
 admission counters), a list with one entry per file row, and a list of the batch's distinct
 command ids that progress counters and ``cancel`` read in pipelined chunks (no SCAN). All three
 expire with the store's key retention, like the commands they point at.
@@ -17,9 +17,9 @@ from typing import NamedTuple
 
 from providers.errors import OrderCmdError
 from schemas import CommandState
-from worker import keys
-from worker.clock import from_ms, utcnow
-from worker.store import CommandStore
+from store import keys
+from store.clock import from_ms, utcnow
+from store.command_store import CommandStore
 
 CHUNK = 1000  # ids per LRANGE / pipeline
 CANCEL_SETTLE_S = 10.0  # how long a cancel waits for an admission in flight to stop

@@ -21,8 +21,8 @@ from producer.bulk_spool import Checked, Spool, SpooledRow
 from producer.validation import derived_fingerprint
 from providers.errors import InvalidSubmission, OrderCmdError
 from schemas import CommandEnvelope
-from worker.clock import utcnow
-from worker.store import Admitted
+from store.clock import utcnow
+from store.command_store import Admitted
 
 CHUNK_ROWS = 1000  # rows per store round trip, both passes
 MAX_PROBLEMS = 10_000  # problems kept for the report; every bad row is still counted

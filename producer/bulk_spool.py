@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import IO, NamedTuple
 
 from schemas import CommandEnvelope
-from worker.admission import Prepared
+from store.admission import Prepared
 
 
 @dataclass

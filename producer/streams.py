@@ -27,9 +27,9 @@ from producer.api import Producer
 from producer.validation import problems_of
 from providers.errors import InvalidSubmission
 from schemas import CommandEnvelope
-from worker import keys
-from worker.clock import utcnow
-from worker.store import Admitted
+from store import keys
+from store.clock import utcnow
+from store.command_store import Admitted
 
 log = structlog.get_logger("ordercmd.streams")
 

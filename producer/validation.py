@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from config.settings import Settings
 from providers.errors import InvalidSubmission
 from schemas import COMMAND_ADAPTER, AnyCommand, CommandEnvelope, derived_key
-from worker.settings import Settings
 
 
 def problems_of(exc: ValidationError, *, skip: int = 0) -> list[tuple[str, str]]:

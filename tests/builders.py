@@ -9,11 +9,11 @@ import fakeredis
 from click.testing import CliRunner, Result
 
 from cli.main import cli
+from config.settings import Settings
 from providers.base import OrderProvider
-from worker.flow import FlowControl
+from store.command_store import CommandStore, StoreLimits
+from store.flow import FlowControl
 from worker.runtime import Runtime
-from worker.settings import Settings
-from worker.store import CommandStore, StoreLimits
 
 LIMITS = StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=60_000)
 

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import redis
 
+from config.settings import get_settings
 from providers.errors import ConfigError
+from redisconn import client as clients
 from tests.redis_server import RedisServer
-from worker import redis_client as clients
-from worker.settings import get_settings
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +94,7 @@ def redis_url(redis_server: str) -> str:
 
 @pytest.fixture
 def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    """A client (``worker.redis_client.redis_client``) of the flushed test DB."""
+    """A client (``redisconn.client.redis_client``) of the flushed test DB."""
     client = clients.redis_client(redis_url)
     yield client
     client.close()

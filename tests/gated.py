@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 
 from providers.accounts import Account
+from store import keys
+from store.command_store import Claim, CommandStore, OtherAccount, Parked, StoreLimits
+from store.flow import FlowControl
 from tests.factories import make_envelope
-from worker import keys
-from worker.flow import FlowControl
-from worker.store import Claim, CommandStore, OtherAccount, Parked, StoreLimits
 
 _orders = itertools.count(1)
 

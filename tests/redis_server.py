@@ -10,8 +10,8 @@ from types import TracebackType
 
 import redis
 
-from worker.redis_client import ping_address, redis_client
-from worker.redis_process import find_server_binary, pick_free_port, server_argv
+from redisconn.client import ping_address, redis_client
+from redisconn.process import find_server_binary, pick_free_port, server_argv
 
 START_TIMEOUT_S = 10.0
 
@@ -22,7 +22,7 @@ class RedisServer:
     Args:
         directory: its data directory (AOF, log); created when missing.
         appendonly: AOF on (``appendfsync everysec``) or off; RDB snapshots are always off.
-        binary: server executable; default `worker.embedded.find_server_binary()`.
+        binary: server executable; default `redisconn.embedded.find_server_binary()`.
     """
 
     def __init__(

@@ -11,15 +11,15 @@ from fastapi import HTTPException
 
 from producer.validation import check_account, to_command
 from providers.errors import InvalidSubmission, OrderCmdError
+from runs.bulk_runs import BulkRuns, Run, RunAction, RunStatus
+from runs.planning import Planner
 from schemas import CommandRecord, CommandState
+from store.deadletters import DeadLetters, NotADeadLetter
+from store.dispatching import send_or_defer
+from store.records import read_record
+from store.replay_edit import edit_and_replay
+from store.search import Search, SearchFilter
 from web.state import AppState
-from worker.deadletters import DeadLetters, NotADeadLetter
-from worker.dispatching import send_or_defer
-from worker.records import read_record
-from worker.replay_edit import edit_and_replay
-from worker.replay_runs import BulkRuns, Run, RunAction, RunStatus
-from worker.run_planning import Planner
-from worker.search import Search, SearchFilter
 
 
 def search_of(state: AppState) -> Search:

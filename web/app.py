@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
+from config.settings import Settings
 from producer import Producer
+from store.command_store import CommandStore
+from store.dispatching import Publish
 from web import dashboard, health, intake
 from web.auth import session_options
 from web.state import AppState
-from worker.runtime import Publish
-from worker.settings import Settings
-from worker.store import CommandStore
 
 
 def create_app(settings: Settings, store: CommandStore, publish: Publish) -> FastAPI:

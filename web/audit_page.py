@@ -8,11 +8,11 @@ import redis
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from store import keys
 from web.auth import Principal
 from web.guards import page_user
 from web.render import render
 from web.state import AppState, app_state
-from worker import keys
 
 router = APIRouter(include_in_schema=False)
 

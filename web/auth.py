@@ -14,8 +14,8 @@ import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from worker import keys
-from worker.settings_web import Operator, WebSettings
+from config.web import Operator, WebSettings
+from store import keys
 
 log = structlog.get_logger("ordercmd.web")
 

@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from store.search import with_state
 from web import actions
 from web.auth import Principal
 from web.filters import CHOICES, form_filter, query_without_cursor
 from web.guards import form_operator, page_user
 from web.render import redirect, render
 from web.state import AppState, app_state
-from worker.search import with_state
 
 router = APIRouter(include_in_schema=False)
 Why = Annotated[str, Form(min_length=1, max_length=500)]

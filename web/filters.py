@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import Query
 
 from schemas import CommandKind, CommandState, DeadReason, Provider
-from worker.search import SearchFilter
+from store.search import SearchFilter
 
 CHOICES = {
     "provider": [p.value for p in Provider],

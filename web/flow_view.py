@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import redis
 
+from config.settings import Settings
 from schemas import Provider
-from worker import keys
-from worker.flow import DEFAULT_RATES
-from worker.settings import Settings
+from store import keys
+from store.flow import DEFAULT_RATES
 
 
 def flow_summary(client: redis.Redis, settings: Settings, provider: Provider) -> dict[str, str]:

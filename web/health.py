@@ -9,8 +9,8 @@ import redis
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
+from store import keys
 from web.state import AppState, app_state
-from worker import keys
 
 router = APIRouter(tags=["health"])
 

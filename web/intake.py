@@ -16,6 +16,8 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Response
 from producer import Producer
 from providers.errors import InvalidSubmission
 from schemas import CommandEnvelope
+from store.command_store import Admitted
+from store.records import read_record
 from web.intake_auth import producer_name
 from web.intake_errors import IntakeError, IntakeRoute
 from web.intake_models import (
@@ -33,8 +35,6 @@ from web.intake_models import (
     command_input,
 )
 from web.state import AppState, app_state
-from worker.records import read_record
-from worker.store import Admitted
 
 log = structlog.get_logger("ordercmd.intake")
 

@@ -13,10 +13,10 @@ from typing import Annotated
 from fastapi import Depends, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from config.web import ProducerKey
 from web.auth import verify
 from web.intake_errors import IntakeError
 from web.state import AppState, app_state
-from worker.settings_web import ProducerKey
 
 KEY_DESCRIPTION = "A producer's API key; its argon2 hash is web.producers.<name>.key_hash."
 bearer = HTTPBearer(auto_error=False, scheme_name="ProducerBearer", description=KEY_DESCRIPTION)

@@ -22,12 +22,12 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from schemas import CommandState
+from store import keys
+from store.clock import utcnow
 from web import stats
 from web.auth import Principal
 from web.guards import api_user
 from web.state import AppState, app_state
-from worker import keys
-from worker.clock import utcnow
 
 router = APIRouter(tags=["metrics"])
 COUNTERS = (  # stats family, metric name, help, labels

@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from runs.bulk_runs import Run
 from schemas import CommandRecord
+from store.search import SearchFilter, with_state
 from web import actions
 from web.audit_page import read_audit
 from web.auth import Principal
@@ -23,8 +25,6 @@ from web.operator_models import (
     WhyBody,
 )
 from web.state import AppState, app_state
-from worker.replay_runs import Run
-from worker.search import SearchFilter, with_state
 
 router = APIRouter(prefix="/api", tags=["operator"])
 State = Annotated[AppState, Depends(app_state)]

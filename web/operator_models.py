@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from runs.bulk_runs import RunAction, RunStatus
 from schemas import CommandKind, CommandRecord, DeadReason, Provider
-from worker.replay_runs import RunAction, RunStatus
 
 Why = Annotated[str, Field(min_length=1, max_length=500, description="kept in the audit log")]
 

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from schemas import CommandKind, DeadReason, Provider
+from store import keys
+from store.records import read_records
 from web import stats
 from web.auth import Principal
 from web.flow_view import flow_summary
 from web.guards import page_user
 from web.render import render
 from web.state import AppState, app_state
-from worker import keys
-from worker.records import read_records
 
 router = APIRouter(include_in_schema=False)
 OUTCOMES = ("succeeded", "already_done", "dead")

@@ -10,14 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from runs.bulk_runs import DRIVEN, Run, RunAction, RunStatus
+from store.clock import redis_now_ms
 from web import actions
 from web.auth import Principal
 from web.filters import CHOICES, form_filter
 from web.guards import form_operator, page_user
 from web.render import redirect, render
 from web.state import AppState, app_state
-from worker.clock import redis_now_ms
-from worker.replay_runs import DRIVEN, Run, RunAction, RunStatus
 
 router = APIRouter(include_in_schema=False)
 STALLED_MS = 15_000  # a run no driver moved for this long: no worker is running

@@ -7,15 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from store import keys
+from store.records import read_records
+from store.search import SearchFilter
 from web.actions import get_record, http_errors, search_of
 from web.auth import Principal
 from web.filters import CHOICES, form_filter, query_without_cursor
 from web.guards import page_user
 from web.render import render
 from web.state import AppState, app_state
-from worker import keys
-from worker.records import read_records
-from worker.search import SearchFilter
 
 router = APIRouter(include_in_schema=False)
 

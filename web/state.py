@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from config.settings import Settings
 from producer import Producer
-from worker.runtime import Publish
-from worker.settings import Settings
-from worker.store import CommandStore
+from store.command_store import CommandStore
+from store.dispatching import Publish
 
 
 @dataclass(frozen=True)

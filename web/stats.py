@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import redis
 
-from worker import keys
+from store import keys
 
 BUCKETS_MS = ("100", "250", "500", "1000", "2500", "5000", "10000", "30000", "60000", "300000",
               "900000", "3600000", "+Inf")  # fmt: skip

@@ -1,1 +1,1 @@
-"""The runtime: settings, Celery app, command store, retry schedule, dead letters, executor."""
+"""The runtime: the Celery app, the executor and its decisions, backoff, the scheduler."""

@@ -14,17 +14,18 @@ import structlog
 from celery import Celery, bootsteps, signals
 from kombu import Queue  # type: ignore[attr-defined]
 
-from worker.connections import broker_url, store_url
-from worker.deadletters import DeadLetters
-from worker.flow import FlowControl
+from config.settings import Settings, get_settings
+from redisconn.client import check_redis_config, redis_client
+from redisconn.urls import broker_url, store_url
+from runs.driver import RunDriver, run_driver
+from store.command_store import CommandStore, StoreLimits
+from store.deadletters import DeadLetters
+from store.dispatching import Publish
+from store.flow import FlowControl
 from worker.logs import configure_logging
 from worker.queues import BULK_QUEUE, LIVE_QUEUE, queue_for
-from worker.redis_client import check_redis_config, redis_client
-from worker.run_driver import RunDriver, run_driver
-from worker.runtime import Publish, Runtime, account_providers
+from worker.runtime import Runtime, account_providers
 from worker.scheduler import Scheduler
-from worker.settings import Settings, get_settings
-from worker.store import CommandStore, StoreLimits
 
 log = structlog.get_logger("ordercmd.worker")
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from schemas import Attempt, AttemptOutcome, CommandState, DeadReason
-from worker.store import Spend
+from store.command_store import Spend
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import structlog
 
+from config.settings import LEASE_MARGIN_CALLS
 from providers import OrderProvider
 from providers.errors import (
     ConfigError,
@@ -34,15 +35,14 @@ from schemas import (
     UpdateOrder,
     Verdict,
 )
+from store.clock import from_ms, utcnow
+from store.command_store import Claim, LeaseLost, OtherAccount, Parked
+from store.dispatching import send_or_defer
+from store.flow import FlowGate
 from worker import decisions
-from worker.clock import from_ms, utcnow
 from worker.decisions import Decision
-from worker.dispatching import send_or_defer
 from worker.failures import error_name, permanent, rate_limited, transient
-from worker.flow import FlowGate
 from worker.runtime import Runtime
-from worker.settings import LEASE_MARGIN_CALLS
-from worker.store import Claim, LeaseLost, OtherAccount, Parked
 
 log = structlog.get_logger("ordercmd.worker")
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from providers.errors import PermanentError, RateLimited, TransientError, Unprocessable
 from schemas import AttemptOutcome, DeadReason
+from store.command_store import Claim, Spend
 from worker import decisions
 from worker.backoff import retry_delay_s
 from worker.decisions import Decision
 from worker.runtime import Runtime
-from worker.store import Claim, Spend
 
 
 def rate_limited(exc: RateLimited, claim: Claim, runtime: Runtime) -> Decision:

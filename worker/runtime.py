@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from config.settings import Settings
 from providers import OrderProvider, build_client, build_provider
-from worker.flow import FlowControl
-from worker.settings import Settings
-from worker.store import CommandStore
+from store.command_store import CommandStore
+from store.dispatching import Publish
+from store.flow import FlowControl
 
-Publish = Callable[[Sequence[str]], None]
 ProviderFactory = Callable[[str], OrderProvider]
 
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import redis
 import structlog
 
-from worker import keys
-from worker.runtime import Publish
-from worker.store import CommandStore
+from store import keys
+from store.command_store import CommandStore
+from store.dispatching import Publish
 
 log = structlog.get_logger("ordercmd.scheduler")
 

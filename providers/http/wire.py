@@ -45,7 +45,7 @@ def retry_after_s(response: httpx.Response) -> float | None:
 
 def _server_now(response: httpx.Response) -> datetime:
     # RFC 9110 measures an HTTP-date Retry-After from the reply's own Date header; our clock
-    # is only the fallback (providers may not import worker.clock).
+    # is only the fallback (providers may not import store.clock).
     try:
         when = parsedate_to_datetime(response.headers.get("Date", ""))
     except (TypeError, ValueError, IndexError, OverflowError):

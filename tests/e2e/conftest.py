@@ -20,12 +20,12 @@ from argon2 import PasswordHasher
 from celery import Celery
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from config.settings import Settings
+from config.web import Operator, WebSettings
+from store.command_store import CommandStore
 from tests.integration import conftest as integration
 from web import create_app
 from worker.app import publisher
-from worker.settings import Settings
-from worker.settings_web import Operator, WebSettings
-from worker.store import CommandStore
 
 pytestmark = pytest.mark.integration
 # the integration fixtures: sandbox, real worker processes, store and producer

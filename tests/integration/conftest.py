@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
+from config.settings import Settings
 from producer import Producer
 from sandbox import SandboxConfig, SandboxServer
 from schemas import CommandRecord
+from store.command_store import CommandStore
+from store.records import read_record
 from tests.integration.harness import WorkerProcess, wait_for
 from worker.app import build_store, publisher
-from worker.records import read_record
-from worker.settings import Settings
-from worker.store import CommandStore
 
 pytestmark = pytest.mark.integration
 

@@ -100,7 +100,7 @@ def settle_all(client: Any, command_ids: list[str], *, timeout_s: float) -> dict
     """
     from collections import Counter
 
-    from worker.records import read_records
+    from store.records import read_records
 
     settled: dict[str, Any] = {}
     pending = list(dict.fromkeys(command_ids))
@@ -134,7 +134,7 @@ def running_claims(client: Any) -> dict[str, int]:
     ``client`` is a Redis client of the command store; times are Redis's. A claim's age is
     the lease minus what is left of it.
     """
-    from worker import keys
+    from store import keys
 
     seconds, micros = client.time()
     now_ms = int(seconds) * 1000 + int(micros) // 1000

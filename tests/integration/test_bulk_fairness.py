@@ -16,8 +16,8 @@ from producer.batches import Batches
 from producer.bulk import BulkRun
 from producer.bulk_progress import ProgressReader
 from producer.bulk_rows import BulkFormat
+from store.records import read_record
 from tests.integration.harness import mutations_per_key, wait_for
-from worker.records import read_record
 
 pytestmark = pytest.mark.integration
 

@@ -12,15 +12,15 @@ from collections.abc import Iterator
 import pytest
 from celery import Celery
 
+from config.settings import Settings
 from producer import Producer
 from producer.batches import Admission, Batches
 from producer.bulk import BulkRun
 from producer.bulk_progress import ProgressReader
 from producer.bulk_rows import BulkFormat
+from store.command_store import CommandStore
 from tests.integration.harness import mutations_per_key, unthrottled, wait_for
 from worker.app import QUEUES, publisher
-from worker.settings import Settings
-from worker.store import CommandStore
 
 pytestmark = pytest.mark.integration
 

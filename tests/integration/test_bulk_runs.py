@@ -15,15 +15,15 @@ import pytest
 from celery import Celery
 from starlette.testclient import TestClient
 
+from config.settings import Settings
 from schemas import CommandState, DeadReason
+from store import keys
+from store.command_store import Claim, CommandStore
 from tests.factories import make_envelope
 from tests.integration.harness import wait_for
-from tests.unit.test_web_app import bearer, web_settings
+from tests.unit.web.test_web_app import bearer, web_settings
 from web import create_app
-from worker import keys
 from worker.app import publisher
-from worker.settings import Settings
-from worker.store import Claim, CommandStore
 
 pytestmark = pytest.mark.integration
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from providers.errors import ConfigError
+from redisconn.client import redis_client
+from redisconn.process import find_server_binary
+from store import keys
 from tests.conftest import redis_unavailable
 from tests.integration.harness import ROOT
-from worker import keys
-from worker.redis_client import redis_client
-from worker.redis_process import find_server_binary
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from schemas import CommandState
+from store import keys
 from tests.integration.harness import (
     WorkerProcess,
     mutations_per_key,
@@ -22,7 +23,6 @@ from tests.integration.harness import (
     settle_all,
     unthrottled,
 )
-from worker import keys
 
 pytestmark = pytest.mark.integration
 

@@ -12,6 +12,7 @@ import pytest
 
 from producer.api import Submission
 from schemas import CommandState
+from store.command_store import Admitted
 from tests.integration.harness import (
     mutations_per_key,
     order_command,
@@ -21,7 +22,6 @@ from tests.integration.harness import (
     unthrottled,
     warm_up,
 )
-from worker.store import Admitted
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from config.settings import BreakerPolicy
 from schemas import CommandState
+from store import keys
 from tests.integration.harness import (
     ACCOUNT_OF,
     mutations_per_key,
@@ -20,8 +22,6 @@ from tests.integration.harness import (
     unthrottled,
     warm_up,
 )
-from worker import keys
-from worker.settings import BreakerPolicy
 
 pytestmark = pytest.mark.integration
 

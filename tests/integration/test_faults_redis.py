@@ -15,6 +15,7 @@ from celery import Celery
 
 from producer import Producer
 from schemas import CommandState
+from store import keys
 from tests.integration.harness import (
     mutations_per_key,
     order_command,
@@ -25,7 +26,6 @@ from tests.integration.harness import (
     warm_up,
 )
 from tests.redis_server import RedisServer
-from worker import keys
 from worker.app import publisher
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,6 @@
 """Flow control across worker processes: the shared rate limit, 429 pauses, the circuit breaker.
 
-Four worker processes share each provider account's limits through Redis (``worker.flow``); the
+Four worker processes share each provider account's limits through Redis (``store.flow``); the
 sandbox's timestamps and counters show what reached the provider.
 """
 
@@ -19,9 +19,9 @@ from click.testing import CliRunner
 from cli.main import cli
 from cli.providers_status import read_provider_status
 from schemas import AttemptOutcome, CommandState
+from store.flow import BreakerPolicy, FlowControl
+from store.records import read_records
 from tests.integration.harness import settle_all, wait_for
-from worker.flow import BreakerPolicy, FlowControl
-from worker.records import read_records
 
 pytestmark = pytest.mark.integration
 

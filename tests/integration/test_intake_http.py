@@ -23,11 +23,11 @@ from celery import Celery
 from click.testing import CliRunner
 
 from cli.main import cli
+from config.settings import Settings
+from store.command_store import CommandStore
 from tests.integration.harness import ROOT, wait_for
 from web import create_app
 from worker.app import publisher
-from worker.settings import Settings
-from worker.store import CommandStore
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from schemas import AttemptOutcome, CommandState, DeadReason
+from store.records import read_record
 from tests.integration.harness import wait_for
-from worker.records import read_record
 
 pytestmark = pytest.mark.integration
 

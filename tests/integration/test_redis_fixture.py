@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
-from worker.redis_client import check_redis_config, redis_client
+from redisconn.client import check_redis_config, redis_client
 
 pytestmark = pytest.mark.integration
 

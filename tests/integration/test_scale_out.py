@@ -24,8 +24,10 @@ from typing import Any, NoReturn
 import pytest
 from celery import Celery
 
+from config.settings import Settings
 from producer import Producer
 from schemas import CommandState
+from store.command_store import Admitted, CommandStore
 from tests.integration.harness import (
     WorkerProcess,
     mutations_per_key,
@@ -34,8 +36,6 @@ from tests.integration.harness import (
     wait_for,
 )
 from worker.app import publisher
-from worker.settings import Settings
-from worker.store import Admitted, CommandStore
 
 pytestmark = pytest.mark.integration
 

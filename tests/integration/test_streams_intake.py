@@ -16,9 +16,9 @@ import redis
 
 from producer import Producer
 from producer.streams import StreamConfig, StreamIntake
+from store import keys
+from store.records import read_record
 from tests.integration.harness import ROOT, wait_for
-from worker import keys
-from worker.records import read_record
 
 pytestmark = pytest.mark.integration
 

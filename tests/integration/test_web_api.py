@@ -7,12 +7,12 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from redisconn.client import redis_client
 from schemas import CommandState, DeadReason
+from store.command_store import Claim, CommandStore, StoreLimits
 from tests.factories import make_envelope
-from tests.unit.test_web_app import TOKENS, Published, web_settings
+from tests.unit.web.test_web_app import TOKENS, Published, web_settings
 from web import create_app
-from worker.redis_client import redis_client
-from worker.store import Claim, CommandStore, StoreLimits
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fakeredis
 import pytest
 
-from worker.store import CommandStore, StoreLimits
+from store.command_store import CommandStore, StoreLimits
 
 
 @pytest.fixture

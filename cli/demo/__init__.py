@@ -1,0 +1,1 @@
+"""The demo: embedded Redis, sandboxes with faults, a worker, the dashboard and a mixed batch."""

@@ -1,0 +1,1 @@
+"""Settings every package reads: one pydantic-settings object (env ``ORDERCMD_*`` + TOML)."""

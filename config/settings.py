@@ -1,0 +1,157 @@
+"""ordercmd's settings: one pydantic-settings object built at the edge (env ``ORDERCMD_*`` + TOML).
+
+Accounts name credential sets; a command names its account, never its credentials::
+
+    ORDERCMD_ACCOUNTS__ACME__PROVIDER=backd
+    ORDERCMD_ACCOUNTS__ACME__BASE_URL=https://sandbox.service.bnpl.backd.com/v1/backd/bnpl/api
+    ORDERCMD_ACCOUNTS__ACME__PUBLIC_KEY=pk_...
+    ORDERCMD_ACCOUNTS__ACME__SECRET_KEY=sk_...
+
+or the same under ``[accounts.acme]`` in the TOML file named by ``ORDERCMD_CONFIG``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from config.web import WebSettings
+from providers.accounts import Account, BackdAccount, FastpodAccount, ShoplazzaAccount
+from providers.errors import ConfigError
+
+
+class RetryPolicy(BaseModel):
+    """Backoff and attempt budgets for one provider (DESIGN.md: base 2 s, cap 10 min, 8 / 5)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_s: float = Field(default=2.0, gt=0)
+    cap_s: float = Field(default=600.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1, le=100)  # 5xx, 408 and network errors
+    max_unprocessable: int = Field(default=5, ge=1, le=100)  # 422 / 409 / 423
+
+
+LEASE_MARGIN_CALLS = 3  # a delivery must have lease left for this many provider calls
+
+
+class BreakerPolicy(BaseModel):
+    """When a provider account's circuit breaker opens, and for how long."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    failures: int = Field(default=5, ge=1)  # 5xx / network failures in a row within the window
+    window_s: float = Field(default=60.0, gt=0)
+    cool_down_s: float = Field(default=30.0, gt=0)
+    probe_lease_s: float = Field(default=60.0, gt=0)  # one probe call at a time while half-open
+    recheck_s: float = Field(default=1.0, gt=0)  # when callers a probe turned away look again
+
+
+class Settings(BaseSettings):
+    """Every deployment setting of ordercmd."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ORDERCMD_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    redis_url: str | None = None  # None: the CLI finds or starts a local Redis
+    broker_url: str | None = None  # None: the same Redis as the store
+    accounts: dict[str, Account] = Field(default_factory=dict)
+    retry: dict[str, RetryPolicy] = Field(default_factory=dict)  # keyed by provider name
+    lease_s: float = Field(default=300.0, gt=0)  # a claim's lease; above the longest execution
+    max_deliveries: int = Field(default=5, ge=1)  # deliveries that never finish before "poison"
+    key_retention_s: int = Field(default=7 * 24 * 3600, gt=0)
+    dead_letter_max_age_s: int = Field(default=30 * 24 * 3600, gt=0)
+    dead_letter_max_count: int = Field(default=1_000_000, gt=0)
+    dispatch_guard_s: float = Field(default=300.0, gt=0)  # re-send a message not claimed by then
+    bulk_dispatch_guard_s: float = Field(default=3600.0, gt=0)  # the same for bulk commands
+    scheduler_tick_s: float = Field(default=0.5, gt=0)
+    visibility_timeout_s: int = Field(default=3600, gt=0)
+    breaker: BreakerPolicy = Field(default_factory=BreakerPolicy)
+    web: WebSettings = Field(default_factory=WebSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment wins over the TOML file named by ``ORDERCMD_CONFIG``."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config = os.environ.get("ORDERCMD_CONFIG")
+        if config:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_calls(self) -> Settings:
+        """A lease shorter than a few provider calls could never let a command through."""
+        for name, account in self.accounts.items():
+            if self.lease_s <= LEASE_MARGIN_CALLS * account.timeout_s:
+                raise ValueError(
+                    f"lease_s ({self.lease_s:g}) must exceed {LEASE_MARGIN_CALLS} x "
+                    f"accounts.{name}.timeout_s ({account.timeout_s:g})"
+                )
+        return self
+
+    def retry_policy(self, provider: str) -> RetryPolicy:
+        """The retry policy for ``provider``: its own entry, else the defaults."""
+        return self.retry.get(provider, RetryPolicy())
+
+    def account(self, name: str) -> BackdAccount | ShoplazzaAccount | FastpodAccount:
+        """The account called ``name``.
+
+        Raises:
+            ConfigError: no account has that name.
+        """
+        try:
+            return self.accounts[name]
+        except KeyError:
+            known = ", ".join(sorted(self.accounts)) or "none"
+            raise ConfigError(f"account {name!r} is not configured (known: {known})") from None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment and ``ORDERCMD_CONFIG``.
+
+    Raises:
+        ConfigError: a setting is missing or malformed; the message names the field.
+    """
+    config = os.environ.get("ORDERCMD_CONFIG")
+    if config and not Path(config).is_file():
+        raise ConfigError(f"ORDERCMD_CONFIG: no such file: {config}")
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(describe_settings_error(exc)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"ORDERCMD_CONFIG: {config} is not valid TOML: {exc}") from None
+    except ValueError as exc:  # an env value that is not valid JSON
+        raise ConfigError(f"settings: {exc}") from None
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """One line per problem, naming the setting: ``accounts.acme.secret_key: Field required``."""
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        lines.append(f"{where}: {error['msg']}")
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, built once."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""How ordercmd reaches Redis: the client factory, which URL, and the embedded server."""

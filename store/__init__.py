@@ -1,0 +1,1 @@
+"""The command store in Redis: keys, scripts, admission, claims, flow gate, dead letters, search."""

@@ -1,0 +1,106 @@
+-- Shared by every ordercmd script: Redis time, releasing an order lane, the search indexes.
+-- INDEX_PREFIX and UNINDEX_QUEUE come from store/keys.py (store/scripts.py sets them above).
+-- Redis time in ms, read once per script run: a script runs at one instant anyway.
+local script_now_ms
+local function now_ms()
+  if not script_now_ms then
+    local t = redis.call('TIME')
+    script_now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return script_now_ms
+end
+
+-- How long a command's message may go unclaimed before it is sent again. Bulk commands (ids
+-- starting 'b-', see store/ids.py) wait behind long backlogs, so they get a longer guard.
+local function guard_for(id, guard_ms, bulk_guard_ms)
+  if string.sub(id, 1, 2) == 'b-' then return bulk_guard_ms end
+  return guard_ms
+end
+
+local function index_key(field, value)
+  return INDEX_PREFIX .. field .. ':' .. value
+end
+
+-- The search indexes of a command in `state` whose command `c` has these provider/account/kind.
+local function indexes_of(state, c)
+  return {index_key('state', state), index_key('provider', c['provider']),
+    index_key('account', c['account']), index_key('kind', c['kind'])}
+end
+
+-- Index a new command by state, provider, account and kind (`c`), scored by its admission time;
+-- `zadd(key, score, member)` writes each entry (admit.lua gathers them into one ZADD per key).
+local function index_admitted(id, c, state, now, zadd)
+  for _, key in ipairs(indexes_of(state, c)) do
+    zadd(key, now, id)
+  end
+end
+
+-- Move a command to the index of `state`; call it before the record changes. With `expire_s`
+-- the record expires then, and trim drops its index entries at that time (trim.lua).
+local function index_state(cmd_key, id, state, expire_s)
+  local f = redis.call('HMGET', cmd_key, 'state', 'created_ms', 'envelope')
+  redis.call('ZREM', index_key('state', f[1]), id)
+  redis.call('ZADD', index_key('state', state), f[2], id)
+  if expire_s then
+    local c = cjson.decode(f[3])['command']
+    local entry = table.concat({id, state, c['provider'], c['account'], c['kind']}, ' ')
+    redis.call('ZADD', UNINDEX_QUEUE, now_ms() + tonumber(expire_s) * 1000, entry)
+  end
+end
+
+-- Drop a command from every index it is in (its record is about to be deleted).
+local function unindex(cmd_key, id)
+  local f = redis.call('HMGET', cmd_key, 'state', 'envelope')
+  if not f[2] then return end
+  for _, key in ipairs(indexes_of(f[1], cjson.decode(f[2])['command'])) do
+    redis.call('ZREM', key, id)
+  end
+end
+
+-- Drop a command from its indexes by an unindex-queue entry ('id state provider account kind').
+local function unindex_entry(entry)
+  local id, state, provider, account, kind = string.match(entry, '^(%S+) (%S+) (%S+) (%S+) (%S+)$')
+  if not id then return end
+  local c = {provider = provider, account = account, kind = kind}
+  for _, key in ipairs(indexes_of(state, c)) do redis.call('ZREM', key, id) end
+end
+
+-- Drop `id` from its lane; if the next command was waiting behind it, queue it for dispatch.
+local function release_lane(lane_key, id, cmd_prefix, dispatch_key, now, guard_ms, bulk_guard_ms)
+  redis.call('LREM', lane_key, 1, id)
+  local nxt = redis.call('LINDEX', lane_key, 0)
+  if nxt then
+    local key = cmd_prefix .. nxt
+    if redis.call('HGET', key, 'state') == 'waiting' then
+      index_state(key, nxt, 'queued')
+      redis.call('HSET', key, 'state', 'queued', 'updated_ms', now)
+      redis.call('ZADD', dispatch_key, now + guard_for(nxt, guard_ms, bulk_guard_ms or guard_ms), nxt)
+      return nxt
+    end
+  end
+  return ''
+end
+
+local function is_terminal(state)
+  return state == 'succeeded' or state == 'already_done' or state == 'dead' or state == 'discarded'
+end
+
+local LATENCY_BUCKETS = {100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 900000,
+  3600000}
+
+local function bucket(ms)
+  for _, le in ipairs(LATENCY_BUCKETS) do
+    if ms <= le then return tostring(le) end
+  end
+  return '+Inf'
+end
+
+-- Count an outcome in the all-time stats hash and in the hash of the current hour. The hour's
+-- hash gets its TTL when a count there starts (a new hash starts with one): not on every count.
+local function count_outcome(stats_key, hour_prefix, now, fields)
+  local hour_key = hour_prefix .. math.floor(now / 3600000)
+  for _, field in ipairs(fields) do redis.call('HINCRBY', stats_key, field, 1) end
+  if redis.call('HINCRBY', hour_key, fields[1], 1) == 1 then
+    redis.call('EXPIRE', hour_key, 93600)
+  end
+end

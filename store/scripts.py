@@ -1,0 +1,43 @@
+"""Loads the store's Lua scripts (``store/lua``), each prefixed with the shared prelude.
+
+The prelude is given the key names it builds from ``store/keys.py`` (the search indexes).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+
+import redis
+
+from store import keys
+
+
+@cache
+def source(name: str) -> str:
+    """The full text of script ``name``: the prelude, then the script."""
+    folder = resources.files("store") / "lua"
+    prelude = (folder / "prelude.lua").read_text()
+    # JSON string literals are valid Lua ones for these key names
+    names = ", ".join(json.dumps(key) for key in (keys.index_prefix(), keys.unindex_queue()))
+    key_names = f"local INDEX_PREFIX, UNINDEX_QUEUE = {names}"
+    return key_names + "\n" + prelude + "\n" + (folder / f"{name}.lua").read_text()
+
+
+class Scripts:
+    """The store's scripts registered on one Redis client (EVALSHA, reloaded on NOSCRIPT)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.admit = client.register_script(source("admit"))
+        self.claim = client.register_script(source("claim"))
+        self.finish = client.register_script(source("finish"))
+        self.retry = client.register_script(source("retry"))
+        self.promote = client.register_script(source("promote"))
+        self.replay = client.register_script(source("replay"))
+        self.discard = client.register_script(source("discard"))
+        self.trim = client.register_script(source("trim"))
+        self.discard_pending = client.register_script(source("discard_pending"))
+        self.breaker = client.register_script(source("breaker"))
+        self.pause = client.register_script(source("pause"))
+        self.extend = client.register_script(source("extend"))

@@ -1,0 +1,118 @@
+"""The scheduler hands out due retries, unclaimed dispatches and dead leases exactly when due."""
+
+from __future__ import annotations
+
+import fakeredis
+import pytest
+
+from schemas import CommandState
+from store import keys
+from store.command_store import Claim, CommandStore, Spend, StoreLimits
+from tests.factories import make_envelope
+from worker.scheduler import Scheduler
+
+
+def make_store(*, guard_ms: int = 60_000, lease_ms: int = 60_000) -> CommandStore:
+    client = fakeredis.FakeRedis(decode_responses=True)
+    return CommandStore(client, StoreLimits(retention_s=3600, guard_ms=guard_ms, lease_ms=lease_ms))
+
+
+@pytest.fixture
+def sent() -> list[str]:
+    return []
+
+
+def test_nothing_is_sent_while_nothing_is_due(sent):
+    store = make_store()
+    admission = store.admit(make_envelope())
+    assert admission.dispatch
+    assert Scheduler(store, sent.extend, tick_s=1).run_once() == 0
+    assert sent == []
+
+
+def test_an_unclaimed_dispatch_is_resent_after_the_guard_once(sent):
+    store = make_store(guard_ms=0)
+    admission = store.admit(make_envelope())
+    scheduler = Scheduler(store, sent.extend, tick_s=1)
+    scheduler.run_once()
+    assert sent == [admission.command_id]
+
+
+def test_a_due_retry_is_sent_and_pushed_back_by_the_guard(sent):
+    store = make_store()
+    admission = store.admit(make_envelope())
+    claim = store.claim(admission.command_id)
+    assert isinstance(claim, Claim)
+    store.retry(claim, None, delay_s=0, spend=Spend.ATTEMPT, reconcile_first=False)
+    scheduler = Scheduler(store, sent.extend, tick_s=1)
+    assert scheduler.run_once() == 1
+    assert scheduler.run_once() == 0, "handed out once per guard period"
+    assert sent == [admission.command_id]
+
+
+def test_an_expired_lease_is_sent_again(sent):
+    store = make_store(lease_ms=0)
+    admission = store.admit(make_envelope())
+    assert isinstance(store.claim(admission.command_id), Claim)
+    Scheduler(store, sent.extend, tick_s=1).run_once()
+    assert sent == [admission.command_id]
+
+
+def test_maintenance_runs_at_most_once_per_period(sent):
+    store = make_store()
+    runs: list[int] = []
+    scheduler = Scheduler(
+        store, sent.extend, tick_s=1, maintain=lambda: runs.append(1), maintain_every_s=3600
+    )
+    scheduler.run_once()
+    scheduler.run_once()
+    assert runs == [1]
+
+
+def test_a_failing_tick_does_not_stop_the_loop(sent):
+    store = make_store()
+    calls: list[int] = []
+
+    def maintain() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        scheduler.stop(timeout_s=0)
+
+    scheduler = Scheduler(store, sent.extend, tick_s=0.001, maintain=maintain, maintain_every_s=0)
+    scheduler.run()
+    assert len(calls) == 2
+    assert (
+        store.client.hget(keys.command(store.admit(make_envelope()).command_id), "state")
+        == CommandState.QUEUED
+    )
+
+
+def test_bulk_messages_get_the_longer_guard(sent):
+    client = fakeredis.FakeRedis(decode_responses=True)
+    store = CommandStore(
+        client, StoreLimits(retention_s=3600, guard_ms=0, lease_ms=60_000, bulk_guard_ms=3_600_000)
+    )
+    live = store.admit(make_envelope("live"))
+    bulk = store.admit(
+        make_envelope("bulk", order_id="BO-2").model_copy(update={"source": "bulk:b1"})
+    )
+    scheduler = Scheduler(store, sent.extend, tick_s=1)
+    scheduler.run_once()  # the bulk command's first message (the outbox), the live one's re-send
+    assert sorted(sent) == sorted([live.command_id, bulk.command_id])
+    sent.clear()
+    scheduler.run_once()
+    assert sent == [live.command_id], "the bulk message is not re-sent within the hour"
+
+
+def test_messages_not_sent_for_a_broker_outage_are_due_again_at_the_next_tick(sent):
+    store = make_store(guard_ms=3_600_000)
+    bulk = store.admit(make_envelope().model_copy(update={"source": "bulk:b1"}))
+
+    def broker_down(ids: object) -> None:
+        raise ConnectionError("broker down")
+
+    with pytest.raises(ConnectionError):
+        Scheduler(store, broker_down, tick_s=1).run_once()
+    assert Scheduler(store, sent.extend, tick_s=1).run_once() == 1
+    assert sent == [bulk.command_id], "sent at the next tick, not an hour later"
