@@ -178,8 +178,12 @@ def bulk_run(
         runs = driver.runs
         run = driver.drive(runs.plan(where, action=action, actor=actor, why=why).id)
         click.echo(f"{action} plan {run.id}: {run.total} dead letters")
+        if not run.total:
+            runs.cancel(run.id, actor=actor)  # an empty plan is not left for anyone to start
+            click.echo(f"no dead letter matches {where.describe()}: nothing to {action}")
+            return
         console.print(plan_table(run))
-        if dry_run or not run.total or run.status is not RunStatus.PLANNED:
+        if dry_run or run.status is not RunStatus.PLANNED:
             click.echo(
                 f"dry run: nothing changed (plan {run.id} is {run.status}; "
                 "a planned run can be started from the dashboard)"

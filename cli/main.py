@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import json
+from typing import Any
 
 import click
 
@@ -37,6 +39,22 @@ class LazyGroup(click.Group):
             command = getattr(importlib.import_module(module_name), attribute)
             self.add_command(command, name=cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; with ``--json`` among its arguments, errors are JSON too.
+
+        The error goes to stdout as ``{"error": {"type": ..., "message": ...}}`` with the exit
+        code click would have used (2 for usage errors, 1 otherwise).
+        """
+        wants_json = "--json" in ctx.args
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if not wants_json:
+                raise
+            error = {"type": type(exc).__name__, "message": exc.format_message()}
+            click.echo(json.dumps({"error": error}))
+            raise click.exceptions.Exit(exc.exit_code) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

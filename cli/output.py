@@ -11,8 +11,18 @@ from rich.console import Console
 from rich.table import Table
 
 from schemas import CommandRecord
+from store.summary import Summary
 
-console = Console()
+PIPED_WIDTH = 4096  # piped output: tables as wide as their rows, so ids are never wrapped or cut
+
+
+def _console() -> Console:
+    """Rich's console sized to the terminal, or wide enough for any row when piped."""
+    terminal = Console()
+    return terminal if terminal.is_terminal else Console(width=PIPED_WIDTH)
+
+
+console = _console()
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
@@ -95,3 +105,19 @@ def record_detail(record: CommandRecord) -> None:
             a.reconciled or "",
         )
     console.print(table)
+
+
+def summary_table(summary: Summary) -> Table:
+    """Commands per state, dead letters per reason (those with any), and the workers seen."""
+    table = Table(title="ordercmd", title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for state, count in summary.states.items():
+        table.add_row(f"[{STATE_STYLES.get(state, '')}]{state}[/]", str(count))
+    for reason, count in summary.dead_by_reason.items():
+        if count:
+            table.add_row(f"  dead: {reason}", str(count))
+    table.add_row("workers seen in the last minute", str(len(summary.workers)))
+    for worker in summary.workers:
+        table.add_row(f"  {worker}", "")
+    return table

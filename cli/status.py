@@ -1,17 +1,28 @@
-"""``ordercmd status``: one command's record, every command of one order, or provider accounts."""
+"""``ordercmd status``: the system at a glance, one command, an order's commands, or accounts."""
 
 from __future__ import annotations
 
 import click
 
 from cli.context import opened_store, readable_errors
-from cli.output import console, json_option, print_json, record_detail, records_table
+from cli.output import (
+    console,
+    json_option,
+    print_json,
+    record_detail,
+    records_table,
+    summary_table,
+)
 from cli.providers_status import providers_table, read_provider_status
 from providers.errors import OrderCmdError
 from store.flow import FlowControl
 from store.records import read_record, read_records
+from store.summary import read_summary
 
-USAGE = "give a COMMAND_ID or --order PROVIDER:ACCOUNT:ORDER_ID (or --providers alone)"
+USAGE = (
+    "give at most one of COMMAND_ID, --order PROVIDER:ACCOUNT:ORDER_ID, --providers "
+    "(none: a summary)"
+)
 
 
 @click.command()
@@ -30,14 +41,15 @@ USAGE = "give a COMMAND_ID or --order PROVIDER:ACCOUNT:ORDER_ID (or --providers 
 @json_option
 @readable_errors
 def status(command_id: str | None, order: str | None, providers: bool, as_json: bool) -> None:
-    """Show a command's state and attempts, an order's command history, or provider accounts."""
+    """Show the system at a glance; or a command's attempts, an order's commands, or accounts."""
+    if sum(map(bool, (command_id, order, providers))) > 1:
+        raise click.UsageError(USAGE)
     if providers:
-        if command_id or order:
-            raise click.UsageError(USAGE)
         show_providers(as_json)
         return
-    if bool(command_id) == bool(order):
-        raise click.UsageError(USAGE)
+    if not (command_id or order):
+        show_summary(as_json)
+        return
     with opened_store() as (_, store):
         if command_id:
             record = read_record(store.client, command_id)
@@ -65,3 +77,15 @@ def show_providers(as_json: bool) -> None:
         print_json([row.to_json() for row in rows])
     else:
         console.print(providers_table(rows))
+
+
+def show_summary(as_json: bool) -> None:
+    """Print commands by state, dead letters by reason, workers, and accounts' flow control."""
+    with opened_store() as (settings, store):
+        summary = read_summary(store.client)
+        rows = read_provider_status(settings, FlowControl(store.client))
+    if as_json:
+        print_json(summary.to_json() | {"providers": [row.to_json() for row in rows]})
+        return
+    console.print(summary_table(summary))
+    console.print(providers_table(rows))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import NoReturn
 
 from providers.errors import OrderCmdError
-from schemas import CommandRecord
+from schemas import CommandKind, CommandRecord, CommandState, DeadReason, Provider
 
 
 @dataclass(frozen=True)
@@ -53,21 +55,42 @@ class SearchFilter:
         )
 
 
+ALIASES = {"since": "since_ms", "until": "until_ms", "order": "order_id"}
+CHOICES: dict[str, tuple[str, ...]] = {  # the fields whose values come from a closed set
+    "provider": tuple(Provider),
+    "kind": tuple(CommandKind),
+    "state": tuple(CommandState),
+    "reason": tuple(DeadReason),
+}
+
+
 def parse_filter(text: str) -> SearchFilter:
     """A filter from ``reason=exhausted,provider=backd,since=2026-11-01T00:00Z``.
 
     Raises:
-        OrderCmdError: an unknown name, a pair without ``=``, or a time that is not ISO 8601.
+        OrderCmdError: an unknown name or value (the nearest valid one is suggested), a pair
+            without ``=``, or a time that is not ISO 8601.
     """
-    names = {f.name for f in fields(SearchFilter)}
+    names = {f.name for f in fields(SearchFilter)} | set(ALIASES)
     values: dict[str, str | int] = {}
     for pair in filter(None, (p.strip() for p in text.split(","))):
-        name, sep, value = pair.partition("=")
-        name = {"since": "since_ms", "until": "until_ms", "order": "order_id"}.get(name, name)
+        name, sep, value = (part.strip() for part in pair.partition("="))
         if not sep or name not in names:
-            raise OrderCmdError(f"filter: {pair!r} is not one of {', '.join(sorted(names))}=…")
-        values[name] = _to_ms(value) if name.endswith("_ms") else value.strip()
+            raise OrderCmdError(f"filter: {pair!r} is not NAME=VALUE{_nearest(name, names)}")
+        if value not in CHOICES.get(name, (value,)):
+            raise OrderCmdError(
+                f"filter: {name}={value!r} is not a {name}{_nearest(value, CHOICES[name])}"
+            )
+        field = ALIASES.get(name, name)
+        values[field] = _to_ms(value) if field.endswith("_ms") else value
     return SearchFilter(**values)  # type: ignore[arg-type]
+
+
+def _nearest(word: str, valid: Iterable[str]) -> str:
+    """``"; did you mean X?"`` for the closest valid word, else the list of valid ones."""
+    choices = sorted(valid)
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f"; did you mean {close[0]}?" if close else f" (one of: {', '.join(choices)})"
 
 
 def _to_ms(value: str) -> int:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
 import redis
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from store import keys
+from store.summary import workers_seen
 from web.state import AppState, app_state
 
 router = APIRouter(tags=["health"])
-
-WORKER_SEEN_S = 60  # a worker whose scheduler ticked this recently counts as alive
 
 
 @router.get("/health")
@@ -23,10 +20,9 @@ def health(state: Annotated[AppState, Depends(app_state)]) -> JSONResponse:
     body: dict[str, Any] = {"redis": "ok"}
     client = state.store.client
     try:
-        now_ms = time.time() * 1000
-        seen = client.zrangebyscore(keys.workers_seen(), now_ms - WORKER_SEEN_S * 1000, "+inf")
+        seen = workers_seen(client)
     except redis.RedisError as exc:
         body["redis"] = f"unreachable: {type(exc).__name__}"
         return JSONResponse(body, status_code=503)
-    body["workers_seen"] = sorted(seen)
+    body["workers_seen"] = seen
     return JSONResponse(body)

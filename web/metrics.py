@@ -22,8 +22,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from schemas import CommandState
-from store import keys
 from store.clock import utcnow
+from store.summary import read_summary
 from web import stats
 from web.auth import Principal
 from web.guards import api_user
@@ -114,10 +114,7 @@ class StoreCollector(Collector):
 
     def _states(self) -> Iterator[Metric]:
         """Commands per state and the lane depth, from the search's state indexes (ZCARD each)."""
-        pipe = self.client.pipeline(transaction=False)
-        for state in CommandState:
-            pipe.zcard(keys.index("state", state))
-        counts = dict(zip(CommandState, pipe.execute(), strict=True))
+        counts = read_summary(self.client).states
         by_state = GaugeMetricFamily(
             "ordercmd_commands_in_state",
             "Commands per state (finished ones until their retention runs out)",

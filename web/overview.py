@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from schemas import CommandKind, DeadReason, Provider
+from schemas import CommandKind, Provider
 from store import keys
 from store.records import read_records
+from store.summary import read_summary
 from web import stats
 from web.auth import Principal
 from web.flow_view import flow_summary
@@ -34,10 +35,7 @@ def overview(
     hours = stats.hourly(client, now_ms)
     families = stats.all_time(client)
     retrying = [str(i) for i in client.zrange(keys.schedule(), 0, 9)]
-    pipe = client.pipeline(transaction=False)
-    for reason in DeadReason:
-        pipe.zcard(keys.dead_letters_by("reason", reason))
-    by_reason = dict(zip([r.value for r in DeadReason], pipe.execute(), strict=True))
+    by_reason = {r.value: n for r, n in read_summary(client).dead_by_reason.items()}
     return render(
         request, "overview.html", user,
         outcomes=outcome_table(hours), outcome_names=OUTCOMES,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,35 +12,12 @@ from click.testing import Result
 from redisconn.process import pick_free_port
 from schemas import CommandState, DeadReason
 from store import keys
-from store.command_store import Claim, CommandStore, StoreLimits
+from store.command_store import Claim, CommandStore
 from store.records import read_record
-from tests.builders import invoke_cli
 from tests.factories import make_envelope
 from worker.app import QUEUE, app
 
 SECRET = "sk_live_TOPSECRET"
-ACCOUNTS = {
-    "ACME": {"PROVIDER": "backd", "PUBLIC_KEY": "pk_acme", "SECRET_KEY": SECRET},
-    "STORE": {"PROVIDER": "shoplazza", "ACCESS_TOKEN": "shp_TOPSECRET"},
-    "POD": {"PROVIDER": "fastpod", "TOKEN": "pod_TOPSECRET"},
-}
-
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def run(redis_url: str, use_settings: Callable[..., None]) -> Run:
-    """Invoke ``ordercmd ARGS...`` in this process, with three accounts and the private Redis."""
-    base_url = {"BASE_URL": "http://provider.invalid"}
-    use_settings(redis_url, {name: base_url | fields for name, fields in ACCOUNTS.items()})
-    return invoke_cli
-
-
-@pytest.fixture
-def store(redis_client: redis.Redis) -> CommandStore:
-    return CommandStore(
-        redis_client, StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=30_000)
-    )
 
 
 def ok(result: Result) -> str:
@@ -290,12 +266,12 @@ def test_status_of_an_unknown_command_says_so(run):
 @pytest.mark.parametrize(
     "args",
     [
-        pytest.param((), id="nothing"),
-        pytest.param(("abc", "--order", "backd:acme:1"), id="both"),
+        pytest.param(("abc", "--order", "backd:acme:1"), id="id and order"),
+        pytest.param(("abc", "--providers"), id="id and providers"),
     ],
 )
-def test_status_needs_one_id_or_one_order(args, run):
-    assert "give a COMMAND_ID or --order" in refused(run("status", *args), 2)
+def test_status_takes_at_most_one_of_id_order_providers(args, run):
+    assert "give at most one of COMMAND_ID, --order" in refused(run("status", *args), 2)
 
 
 @pytest.mark.parametrize("order", ["backd", "backd:acme", "nocolons"])

@@ -195,4 +195,4 @@ def test_status_providers_table_names_each_account(run_env):
 def test_status_providers_goes_alone(args, run_env):
     result = invoke_cli("status", *args)
     assert result.exit_code == 2
-    assert "--providers alone" in result.stderr
+    assert "give at most one of" in result.stderr

@@ -1,0 +1,49 @@
+"""The system at a glance from the store: commands per state, dead letters by reason, workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from schemas import CommandState, DeadReason
+from store import keys
+from store.clock import redis_now_ms
+
+WORKER_SEEN_S = 60  # a worker whose scheduler ticked this recently counts as alive
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Counts read in one round trip; finished commands count until their retention runs out."""
+
+    states: dict[CommandState, int]
+    dead_by_reason: dict[DeadReason, int]
+    workers: list[str]  # node names seen in the last WORKER_SEEN_S
+
+    def to_json(self) -> dict[str, object]:
+        """The summary as plain JSON values."""
+        return {
+            "states": {state.value: count for state, count in self.states.items()},
+            "dead_by_reason": {reason.value: n for reason, n in self.dead_by_reason.items()},
+            "workers": self.workers,
+        }
+
+
+def read_summary(client: redis.Redis) -> Summary:
+    """Counts per state (the search's state indexes), dead letters per reason, live workers."""
+    pipe = client.pipeline(transaction=False)
+    for state in CommandState:
+        pipe.zcard(keys.index("state", state))
+    for reason in DeadReason:
+        pipe.zcard(keys.dead_letters_by("reason", reason))
+    counts = pipe.execute()
+    states = dict(zip(CommandState, counts[: len(CommandState)], strict=True))
+    by_reason = dict(zip(DeadReason, counts[len(CommandState) :], strict=True))
+    return Summary(states, by_reason, workers_seen(client))
+
+
+def workers_seen(client: redis.Redis) -> list[str]:
+    """Node names of the workers whose scheduler ticked in the last ``WORKER_SEEN_S``."""
+    since_ms = redis_now_ms(client) - WORKER_SEEN_S * 1000
+    return sorted(str(name) for name in client.zrangebyscore(keys.workers_seen(), since_ms, "+inf"))
