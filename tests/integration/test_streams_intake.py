@@ -81,7 +81,7 @@ def test_a_consumer_claims_what_a_dead_one_left_pending(producer, store):
     survivor = intake(producer, client, consumer="alive", claim_idle_ms=1)
     # entries become idle enough one by one on a loaded machine: claim until all five are taken
     claimed = [0]
-    wait_for(lambda: (claimed.append(survivor.claim_stale()) or sum(claimed) >= 5), timeout_s=5)
+    wait_for(lambda: claimed.append(survivor.claim_stale()) or sum(claimed) >= 5, timeout_s=5)
     assert sum(claimed) == 5
     assert (survivor.stats.claimed, survivor.stats.new) == (5, 5)
     assert client.xpending(STREAM, GROUP)["pending"] == 0
