@@ -56,6 +56,17 @@ class BreakerPolicy(BaseModel):
     recheck_s: float = Field(default=1.0, gt=0)  # when callers a probe turned away look again
 
 
+class QuarantinePolicy(BaseModel):
+    """What the worker accepts from the broker, and how much of the refused traffic is kept."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_message_bytes: int = Field(default=64 * 1024, ge=1024)  # larger messages are refused
+    max_count: int = Field(default=1000, ge=1)  # quarantined messages kept; the oldest go first
+    max_age_s: int = Field(default=7 * 24 * 3600, gt=0)
+    max_raw_bytes: int = Field(default=4096, ge=64)  # of each message's bytes kept
+
+
 class Settings(BaseSettings):
     """Every deployment setting of ordercmd."""
 
@@ -77,6 +88,7 @@ class Settings(BaseSettings):
     scheduler_tick_s: float = Field(default=0.5, gt=0)
     visibility_timeout_s: int = Field(default=3600, gt=0)
     breaker: BreakerPolicy = Field(default_factory=BreakerPolicy)
+    quarantine: QuarantinePolicy = Field(default_factory=QuarantinePolicy)
     web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod

@@ -103,6 +103,16 @@ def stats_hour(epoch_hour: int | str) -> str:
     return f"{PREFIX}:stats:h:{epoch_hour}"
 
 
+def quarantine() -> str:
+    """Sorted set: quarantined broker messages as JSON, by the time they arrived (ms)."""
+    return f"{PREFIX}:quarantine"
+
+
+def quarantine_counts() -> str:
+    """Hash: all-time count of quarantined broker messages per reason."""
+    return f"{PREFIX}:quarantine:counts"
+
+
 # --- Bulk batches and the intake stream (producer/batches.py, producer/streams.py) ---
 
 

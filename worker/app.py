@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from celery import Celery, bootsteps, signals
@@ -22,8 +23,11 @@ from store.command_store import CommandStore, StoreLimits
 from store.deadletters import DeadLetters
 from store.dispatching import Publish
 from store.flow import FlowControl
+from worker.broker_consumer import GuardedConsumer
 from worker.logs import configure_logging
+from worker.quarantining import message_screen
 from worker.queues import BULK_QUEUE, LIVE_QUEUE, queue_for
+from worker.redis_transport import GuardedTransport
 from worker.runtime import Runtime, account_providers
 from worker.scheduler import Scheduler
 
@@ -68,7 +72,22 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-app.add_defaults(lambda: celery_config(get_settings()))
+def guarded(config: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """``config`` with the broker treated as untrusted input (DESIGN.md).
+
+    Only `EXECUTE_TASK` with one command id executes: a consumer screens every task message
+    (any transport), and on Redis a transport screens the envelope kombu would otherwise fail
+    to decode in the consumer loop. Refused messages go to the store's quarantine.
+    """
+    screen = message_screen(settings, [EXECUTE_TASK])
+    guard: dict[str, Any] = {"worker_consumer": GuardedConsumer, "ordercmd_screen": screen}
+    if urlsplit(str(config["broker_url"])).scheme in ("redis", "rediss"):
+        options = {**config["broker_transport_options"], "ordercmd_screen": screen}
+        guard |= {"broker_transport": GuardedTransport, "broker_transport_options": options}
+    return config | guard
+
+
+app.add_defaults(lambda: guarded(celery_config(get_settings()), get_settings()))
 
 
 def publisher(celery_app: Celery) -> Publish:
