@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "dlq": "cli.dlq:dlq",
     "hash-secret": "cli.secrets:hash_secret",
     "intake": "cli.intake:intake",
+    "quarantine": "cli.quarantine:quarantine",
     "sandbox": "cli.sandbox:sandbox_command",
     "serve": "cli.serve:serve",
     "status": "cli.status:status",

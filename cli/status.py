@@ -1,4 +1,4 @@
-"""``ordercmd status``: the system at a glance, one command, an order's commands, or accounts."""
+"""``ordercmd status``: the system at a glance, a command, an order, accounts, or the quarantine."""
 
 from __future__ import annotations
 
@@ -14,14 +14,17 @@ from cli.output import (
     summary_table,
 )
 from cli.providers_status import providers_table, read_provider_status
+from cli.quarantine import entries_table, read_quarantine, summary_line
 from providers.errors import OrderCmdError
 from store.flow import FlowControl
+from store.quarantine import Quarantine
 from store.records import read_record, read_records
 from store.summary import read_summary
 
+QUARANTINE_LATEST = 10
 USAGE = (
-    "give at most one of COMMAND_ID, --order PROVIDER:ACCOUNT:ORDER_ID, --providers "
-    "(none: a summary)"
+    "give at most one of COMMAND_ID, --order PROVIDER:ACCOUNT:ORDER_ID, --providers, "
+    "--quarantine (none: a summary)"
 )
 
 
@@ -38,14 +41,21 @@ USAGE = (
     is_flag=True,
     help="Show each account's circuit breaker, 429 pause and rate limit.",
 )
+@click.option(
+    "--quarantine",
+    is_flag=True,
+    help="Show how many broker messages the workers refused, and the latest ones.",
+)
 @json_option
 @readable_errors
-def status(command_id: str | None, order: str | None, providers: bool, as_json: bool) -> None:
-    """Show the system at a glance; or a command's attempts, an order's commands, or accounts."""
-    if sum(map(bool, (command_id, order, providers))) > 1:
+def status(
+    command_id: str | None, order: str | None, providers: bool, quarantine: bool, as_json: bool
+) -> None:
+    """Show the system at a glance; or a command, an order's commands, accounts, or quarantine."""
+    if sum(map(bool, (command_id, order, providers, quarantine))) > 1:
         raise click.UsageError(USAGE)
-    if providers:
-        show_providers(as_json)
+    if providers or quarantine:
+        (show_providers if providers else show_quarantine)(as_json)
         return
     if not (command_id or order):
         show_summary(as_json)
@@ -84,8 +94,29 @@ def show_summary(as_json: bool) -> None:
     with opened_store() as (settings, store):
         summary = read_summary(store.client)
         rows = read_provider_status(settings, FlowControl(store.client))
+        refused = read_quarantine(Quarantine(store.client), limit=0)
     if as_json:
-        print_json(summary.to_json() | {"providers": [row.to_json() for row in rows]})
+        print_json(
+            summary.to_json()
+            | {"providers": [row.to_json() for row in rows]}
+            | {"quarantine": {k: refused[k] for k in ("kept", "all_time")}}
+        )
         return
     console.print(summary_table(summary))
     console.print(providers_table(rows))
+    console.print(
+        summary_line(refused) + (" (ordercmd quarantine list)" if refused["kept"] else "")
+    )
+
+
+def show_quarantine(as_json: bool) -> None:
+    """Print the quarantine's counts and its latest entries (``ordercmd quarantine list``)."""
+    with opened_store() as (_, store):
+        summary = read_quarantine(Quarantine(store.client), limit=QUARANTINE_LATEST)
+    if as_json:
+        print_json(summary)
+        return
+    console.print(summary_line(summary))
+    if summary["entries"]:
+        console.print(entries_table(summary["entries"]))
+        console.print("more: ordercmd quarantine list")

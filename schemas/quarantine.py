@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from enum import StrEnum
+from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, field_serializer, field_validator
 
 
 class QuarantineReason(StrEnum):
@@ -31,10 +33,11 @@ class QuarantinedMessage(BaseModel):
     """One quarantined message as the store keeps it.
 
     ``raw`` holds at most the store's byte limit of what arrived (``raw_truncated`` says when it
-    was cut); ``size_bytes`` is the whole message's size. Nothing in it is ever executed.
+    was cut); ``size_bytes`` is the whole message's size. Nothing in it is ever executed. In JSON
+    ``raw`` is standard base64, and a string given for it is read as base64.
     """
 
-    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
+    model_config = ConfigDict(frozen=True)
 
     reason: QuarantineReason
     detail: str  # what exactly was wrong, one line
@@ -44,6 +47,15 @@ class QuarantinedMessage(BaseModel):
     raw: bytes
     raw_truncated: bool = False
     worker: str = ""  # the worker's host name
+
+    @field_validator("raw", mode="before")
+    @classmethod
+    def _raw_from_base64(cls, value: Any) -> Any:
+        return base64.b64decode(value, validate=True) if isinstance(value, str) else value
+
+    @field_serializer("raw", when_used="json")
+    def _raw_to_base64(self, raw: bytes) -> str:
+        return base64.b64encode(raw).decode("ascii")
 
     def raw_text(self) -> str:
         """The raw bytes as text for a terminal or a page; bytes that are not UTF-8 escaped."""

@@ -29,9 +29,9 @@ class QuarantineLimits:
 class Quarantine:
     """Refused broker messages in Redis: a sorted set by arrival time and a counter per reason."""
 
-    def __init__(self, client: redis.Redis, limits: QuarantineLimits) -> None:
+    def __init__(self, client: redis.Redis, limits: QuarantineLimits | None = None) -> None:
         self.client = client
-        self.limits = limits
+        self.limits = limits or QuarantineLimits()
 
     def add(self, entry: QuarantinedMessage) -> None:
         """Keep ``entry`` (its raw bytes cut to the limit), count it and trim the set; one MULTI."""
@@ -54,6 +54,8 @@ class Quarantine:
 
     def page(self, *, offset: int = 0, limit: int = 50) -> list[QuarantinedMessage]:
         """Entries, newest first."""
+        if limit <= 0:
+            return []
         rows = self.client.zrevrange(keys.quarantine(), offset, offset + limit - 1)
         return [QuarantinedMessage.model_validate_json(cast(str, row)) for row in rows]
 

@@ -16,6 +16,7 @@ from web import (
     metrics,
     operator_api,
     overview,
+    quarantine_page,
     run_pages,
     search_pages,
     signin,
@@ -23,8 +24,8 @@ from web import (
 from web.render import HERE, SECURITY_HEADERS
 
 router = APIRouter(tags=["dashboard"])
-for module in (signin, overview, search_pages, dead_pages, run_pages, audit_page, operator_api,
-               metrics):  # fmt: skip
+for module in (signin, overview, search_pages, dead_pages, run_pages, audit_page, quarantine_page,
+               operator_api, metrics):  # fmt: skip
     router.include_router(module.router)
 
 STATIC = {"app.css": "text/css", "app.js": "text/javascript"}

@@ -22,7 +22,9 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from schemas import CommandState
+from schemas.quarantine import QuarantineReason
 from store.clock import utcnow
+from store.quarantine import Quarantine
 from store.summary import read_summary
 from web import stats
 from web.auth import Principal
@@ -59,6 +61,7 @@ class StoreCollector(Collector):
         yield from self._histograms(families)
         yield self._attempts(families)
         yield from self._depths()
+        yield from self._quarantine()
 
     @staticmethod
     def _histograms(families: stats.Families) -> Iterator[Metric]:
@@ -111,6 +114,24 @@ class StoreCollector(Collector):
             "ordercmd_dead_letter_oldest_age_seconds", "Age of the oldest dead letter", value=age_s
         )
         yield from self._states()
+
+    def _quarantine(self) -> Iterator[Metric]:
+        """Broker messages the workers refused: all-time by reason, and how many are kept."""
+        quarantine = Quarantine(self.client)
+        refused = CounterMetricFamily(
+            "ordercmd_broker_messages_quarantined",
+            "Broker messages refused and quarantined by the workers",
+            labels=["reason"],
+        )
+        totals = quarantine.totals()
+        for reason in QuarantineReason:
+            refused.add_metric([reason.value], totals.get(reason, 0))
+        yield refused
+        yield GaugeMetricFamily(
+            "ordercmd_quarantine_depth",
+            "Quarantined broker messages kept",
+            value=quarantine.count(),
+        )
 
     def _states(self) -> Iterator[Metric]:
         """Commands per state and the lane depth, from the search's state indexes (ZCARD each)."""

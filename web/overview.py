@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from schemas import CommandKind, Provider
 from store import keys
+from store.quarantine import Quarantine
 from store.records import read_records
 from store.summary import read_summary
 from web import stats
@@ -40,6 +41,7 @@ def overview(
         request, "overview.html", user,
         outcomes=outcome_table(hours), outcome_names=OUTCOMES,
         depths=stats.depths(client), dead_by_reason=by_reason,
+        quarantined=Quarantine(client).count(),
         retrying=[r for r in read_records(client, retrying) if r],
         health=provider_health(hours[-1][1], families),
         flow={p.value: flow_summary(client, state.settings, p) for p in Provider},

@@ -7,19 +7,24 @@ could. The worker must stay up, quarantine every one with its reason, execute no
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 
 import pytest
+from kombu import Connection
 
 from producer import Producer
 from schemas import CommandState
-from schemas.quarantine import QuarantinedMessage
+from schemas.quarantine import QuarantinedMessage, QuarantineReason
 from store.quarantine import Quarantine, QuarantineLimits
 from store.records import read_record
+from tests.hostile_corpus import Case, call, corpus, envelope
 from tests.integration.harness import order_command, wait_for, warm_up
-from tests.integration.hostile_corpus import Case, corpus
+from worker.app import EXECUTE_TASK
+from worker.quarantining import MessageScreen
 from worker.queues import LIVE_QUEUE
+from worker.redis_transport import GuardedTransport
 
 pytestmark = pytest.mark.integration
 INFO_WORKER = (sys.executable, "-m", "cli", "worker", "--loglevel=INFO")
@@ -85,3 +90,22 @@ def test_hostile_messages_are_quarantined_and_the_worker_keeps_running(
     mutations = sandbox.admin.mutations(order_id=good_order)
     assert [m["idempotency_key"] for m in mutations] == ["good"]
     assert worker.process.poll() is None
+
+
+def test_the_redis_channel_quarantines_on_every_path_it_decodes(redis_url, redis_client):
+    refused: list[QuarantinedMessage] = []
+    screen = MessageScreen(frozenset({EXECUTE_TASK}), 64 * 1024, refused.append)
+    options = {"ordercmd_screen": screen}
+    with Connection(redis_url, transport=GuardedTransport, transport_options=options) as conn:
+        channel = conn.default_channel
+        good = envelope("good", call(["c1"]), task_id="c1")
+        redis_client.lpush("q1", b"[1, 2, 3]", json.dumps(good))
+        assert channel.basic_get("q1") is None  # RPOP: the list, quarantined
+        message = channel.basic_get("q1")
+        assert message.headers["task"] == EXECUTE_TASK
+        assert channel._deliver_fanout_message(["not", "an", "envelope"], "celeryev") is True
+    assert [(e.reason, e.queue) for e in refused] == [
+        (QuarantineReason.NOT_OBJECT, "q1"),
+        (QuarantineReason.NOT_OBJECT, "celeryev"),
+    ]
+    assert refused[0].raw == b"[1, 2, 3]"
