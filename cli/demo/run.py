@@ -28,7 +28,7 @@ from cli.demo.env import (
     write_env_file,
 )
 from cli.demo.mix import add_faults, arrange, plan
-from cli.demo.procs import DemoWorker, Interrupts
+from cli.demo.procs import DemoWorker, Interrupts, interrupt_when_gone
 from cli.demo.report import print_inspect, summary_table
 from cli.demo.track import Tracker, watch
 from cli.demo.web import DEMO_OPERATOR, DashboardThread, apply_operator_env, demo_operator_env
@@ -59,14 +59,24 @@ class Run:
     dashboard_url: str = ""
 
 
-def run_demo(count: int, *, keep_running: bool, seed: int | None) -> int:
+def run_demo(
+    count: int, *, keep_running: bool, seed: int | None, stop_file: Path | None = None
+) -> int:
     """Run the demo, stopping everything it started on the way out.
+
+    Args:
+        count: How many commands to submit.
+        keep_running: Leave everything up after the summary, until interrupted.
+        seed: Seed of the command mix and the faults (random when None).
+        stop_file: When given, its deletion interrupts the demo as Ctrl-C does.
 
     Returns:
         The exit code: 0 when every command finished, 1 when not, 130 on Ctrl-C.
     """
     run = Run(count, seed if seed is not None else random.randrange(10_000), secrets.token_hex(3))
     interrupts = Interrupts().install()
+    if stop_file is not None:
+        interrupt_when_gone(stop_file)
     stack = ExitStack()
     try:
         return _run(run, stack, interrupts, keep_running=keep_running)
