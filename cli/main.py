@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "demo": "cli.demo.command:demo",
     "dlq": "cli.dlq:dlq",
     "hash-secret": "cli.secrets:hash_secret",
+    "health": "cli.health:health",
     "intake": "cli.intake:intake",
     "quarantine": "cli.quarantine:quarantine",
     "sandbox": "cli.sandbox:sandbox_command",
