@@ -29,6 +29,7 @@ from store.summary import read_summary
 from web import stats
 from web.auth import Principal
 from web.guards import api_user
+from web.metrics_flow import FlowCollector
 from web.state import AppState, app_state
 
 router = APIRouter(tags=["metrics"])
@@ -158,4 +159,5 @@ def metrics(
     """Prometheus metrics (text exposition format); needs an operator's bearer token."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreCollector(state.store.client))
+    registry.register(FlowCollector(state.store.client, state.settings))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,70 @@
+"""``/metrics`` for alerting on flow: breakers open, 429 pauses, how long commands have waited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import redis
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from config.settings import Settings
+from schemas import CommandState
+from store import keys
+from store.clock import utcnow
+
+# states a command waits in before it ends; the age is since its admission (the index score)
+WAITING_STATES = (CommandState.QUEUED, CommandState.WAITING, CommandState.RETRYING)
+
+
+class FlowCollector(Collector):
+    """Breakers and pauses of the configured provider accounts; the oldest waiting commands."""
+
+    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+        self.client = client
+        self.accounts = sorted((a.provider, name) for name, a in settings.accounts.items())
+
+    def collect(self) -> Iterator[Metric]:
+        """Every metric, read from Redis at scrape time in one round trip."""
+        pipe = self.client.pipeline(transaction=False)
+        for provider, name in self.accounts:
+            pipe.hmget(keys.breaker(provider, name), "state", "opened")
+            pipe.pttl(keys.rate_pause(provider, name))
+        for state in WAITING_STATES:
+            pipe.zrange(keys.index("state", state), 0, 0, withscores=True)
+        replies = pipe.execute()
+        flow = replies[: 2 * len(self.accounts)]
+        yield from self._flow(flow[0::2], flow[1::2])
+        yield self._oldest(replies[2 * len(self.accounts) :])
+
+    def _flow(self, breakers: list[list[str | None]], pauses: list[int]) -> Iterator[Metric]:
+        labels = ["provider", "account"]
+        is_open = GaugeMetricFamily(
+            "ordercmd_breaker_open", "1 while the account's circuit breaker is open", labels=labels
+        )
+        opened = CounterMetricFamily(
+            "ordercmd_breaker_opened", "Times the account's circuit breaker opened", labels=labels
+        )
+        paused = GaugeMetricFamily(
+            "ordercmd_account_paused", "1 while the account is paused after a 429", labels=labels
+        )
+        for (provider, name), (state, times), pause_ms in zip(
+            self.accounts, breakers, pauses, strict=True
+        ):
+            is_open.add_metric([provider, name], 1.0 if state == "open" else 0.0)
+            opened.add_metric([provider, name], float(times or 0))
+            paused.add_metric([provider, name], 1.0 if pause_ms > 0 else 0.0)
+        yield from (is_open, opened, paused)
+
+    @staticmethod
+    def _oldest(firsts: list[list[tuple[str, float]]]) -> Metric:
+        metric = GaugeMetricFamily(
+            "ordercmd_oldest_waiting_age_seconds",
+            "Seconds since the admission of the oldest command in each waiting state (0: none)",
+            labels=["state"],
+        )
+        now_s = utcnow().timestamp()
+        for state, first in zip(WAITING_STATES, firsts, strict=True):
+            age_s = max(0.0, now_s - first[0][1] / 1000) if first else 0.0
+            metric.add_metric([state.value], age_s)
+        return metric
