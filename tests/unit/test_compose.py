@@ -191,3 +191,12 @@ def test_secrets_come_from_the_env_file_that_git_and_the_image_leave_out():
 
 def test_the_stale_comment_is_gone():
     assert "comes later" not in (ROOT / "docker-compose.yml").read_text()
+
+
+def test_the_readme_says_how_to_deploy():
+    deploy = (ROOT / "README.md").read_text().split("## Deploy", 1)[1].split("\n## ", 1)[0]
+    for profile in PROFILES:
+        assert f"--profile {profile}" in deploy
+    for words in ("docker compose up -d", "--scale worker=", ENV_FILE, "deploy/grafana/",
+                  "deploy/prometheus/"):  # fmt: skip
+        assert words in deploy, words
