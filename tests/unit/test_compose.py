@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from config.settings import load_settings
 from tests.deployfiles import (
     COMPOSE,
     ROOT,
@@ -200,3 +201,31 @@ def test_the_readme_says_how_to_deploy():
     for words in ("docker compose up -d", "--scale worker=", ENV_FILE, "deploy/grafana/",
                   "deploy/prometheus/"):  # fmt: skip
         assert words in deploy, words
+
+
+def example_env(*, commented_too: bool) -> dict[str, str]:
+    """``ordercmd.env.example``'s variables (quotes removed); also ``# NAME=value`` examples."""
+    found = {}
+    for line in (ROOT / f"{ENV_FILE}.example").read_text().splitlines():
+        line = line.removeprefix("# ") if commented_too else line
+        assignment = re.fullmatch(r"([A-Z][A-Z0-9_]*)=(.*)", line.strip())
+        if assignment:
+            found[assignment.group(1)] = assignment.group(2).strip("'")
+    return found
+
+
+def test_the_env_example_holds_placeholders_not_secrets():
+    for variable, value in example_env(commented_too=True).items():
+        if SECRET_NAME.search(variable):
+            assert re.fullmatch(r"(<[^>]+>:?)+", value), f"{variable}: not a <placeholder>"
+        password = re.search(r"://[^/@:]*:([^@/]+)@", value)
+        assert password is None or password.group(1).startswith("<"), variable
+
+
+def test_the_env_example_is_a_valid_configuration(monkeypatch):
+    for variable, value in example_env(commented_too=True).items():
+        monkeypatch.setenv(variable, value)
+    settings = load_settings()  # a misspelt setting or a bad value fails here
+    assert set(settings.accounts) == {"acme", "my_store", "pod"}
+    assert set(settings.web.operators) == {"alice"}
+    assert settings.broker_url == "amqp://ordercmd:<rabbitmq password>@rabbitmq:5672//"
