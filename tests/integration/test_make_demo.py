@@ -23,6 +23,15 @@ from tests.integration.test_demo import assert_nothing_left, demo_env
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(150)]
 
 STOP_TIMEOUT_S = 30.0
+MAKE_VARIABLES = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}  # when the suite itself runs under make
+# A process started with SIGINT ignored (a background job, some CI runners) passes that on, and
+# make keeps an ignored SIGINT ignored: start make with the default dispositions, as a shell does.
+DEFAULT_SIGNALS_THEN_EXEC = (
+    "import os, signal, sys\n"
+    "for signum in (signal.SIGINT, signal.SIGTERM):\n"
+    "    signal.signal(signum, signal.SIG_DFL)\n"
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
 
 
 def installed_venv(tmp_path: Path) -> Path:
@@ -48,9 +57,10 @@ def start_make_demo(tmp_path: Path) -> subprocess.Popen[str]:
         redis_unavailable(f"no Redis server binary for the demo's embedded server: {exc}")
     argv = [make, "--no-print-directory", "-C", str(ROOT), "demo",
             f"VENV={installed_venv(tmp_path)}", "DEMO_ARGS=--commands 20 --seed 3"]  # fmt: skip
+    env = {k: v for k, v in demo_env(tmp_path).items() if k not in MAKE_VARIABLES}
     return subprocess.Popen(
-        argv,
-        env=demo_env(tmp_path),
+        [sys.executable, "-c", DEFAULT_SIGNALS_THEN_EXEC, *argv],  # exec: make keeps this pid
+        env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
