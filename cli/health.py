@@ -12,6 +12,7 @@ import redis
 from config.settings import load_settings
 from redisconn.client import redact_url, redis_client
 from store import keys
+from store.summary import WORKER_SEEN_S
 
 PROBE_TIMEOUT_S = 3.0
 
@@ -23,7 +24,9 @@ PROBE_TIMEOUT_S = 3.0
     flag_value="ordercmd@" + socket.gethostname(),
     help="Also need this host's worker (ordercmd@<host>) to have ticked within --within-s.",
 )
-@click.option("--within-s", default=60.0, show_default=True, type=click.FloatRange(1))
+@click.option(
+    "--within-s", default=float(WORKER_SEEN_S), show_default=True, type=click.FloatRange(1)
+)
 @click.option("--http", "url", help="Also need this URL to answer 200 (e.g. the web's /health).")
 def health(worker_name: str | None, within_s: float, url: str | None) -> None:
     """Exit 0 when the store's Redis (ORDERCMD_REDIS_URL) answers and the other checks pass.
