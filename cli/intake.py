@@ -59,7 +59,9 @@ def stream(stream: str, group: str, consumer: str, count: int, claim_idle_s: flo
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     from worker.app import publish  # Celery loads when the command runs, not for --help
+    from worker.logs import configure_logging
 
+    configure_logging()
     with opened_store() as (settings, store):
         click.echo(f"reading {stream} as {group}/{consumer}; dead events to {config.dead_stream}")
         stats = StreamIntake(Producer(settings, store, publish), store.client, config).run(stop)

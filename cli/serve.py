@@ -17,8 +17,11 @@ def serve(host: str, port: int) -> None:
 
     from web import create_app
     from worker.app import build_store, publish
+    from worker.logs import configure_logging
 
     settings = settings_with_redis()
     app = create_app(settings, build_store(settings), publish)
     click.echo(f"ordercmd web on http://{host}:{port}/", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    configure_logging()
+    # log_config=None: uvicorn installs no handler; its records go through ours
+    uvicorn.run(app, host=host, port=port, log_level="warning", log_config=None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from cli.context import readable_errors, settings_with_redis
@@ -21,6 +23,9 @@ from cli.context import readable_errors, settings_with_redis
 def worker(concurrency: int | None, pool: str, loglevel: str, hostname: str | None) -> None:
     """Run a worker: execute commands, retry, dead-letter."""
     from worker.app import QUEUES, app  # Celery loads when the worker runs, not for --help
+    from worker.logs import configure_logging
+
+    configure_logging(loglevel)  # now: Celery warns (running as root) before it sets up logging
 
     settings = settings_with_redis()
     if not settings.accounts:
@@ -28,4 +33,6 @@ def worker(concurrency: int | None, pool: str, loglevel: str, hostname: str | No
     argv = ["worker", f"--pool={pool}", f"--loglevel={loglevel}", f"--queues={','.join(QUEUES)}"]
     argv += [f"--concurrency={concurrency}"] if concurrency else []
     argv += [f"--hostname={hostname}"] if hostname else ["--hostname=ordercmd@%h"]
+    # the banner is for people: a service's log (not a terminal) stays one JSON line per record
+    argv = argv if sys.stderr.isatty() else ["--quiet", *argv]
     app.worker_main(argv=argv)

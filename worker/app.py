@@ -6,6 +6,7 @@ sorted set, sent by the scheduler step that runs in every worker's main process.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -191,6 +192,9 @@ class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
 app.steps["worker"].add(SchedulerStep)
 
 
-@signals.worker_init.connect  # type: ignore[untyped-decorator]
-def _configure_worker_logging(**_: Any) -> None:
-    configure_logging()
+@signals.setup_logging.connect  # type: ignore[untyped-decorator]
+def _configure_worker_logging(loglevel: int | str | None = None, **_: Any) -> None:
+    # A receiver here means Celery installs no handler of its own: its records, kombu's and
+    # ours all go through worker.logs' one renderer, at the worker's --loglevel.
+    level = logging.getLevelName(loglevel) if isinstance(loglevel, int) else loglevel
+    configure_logging(level or "INFO")

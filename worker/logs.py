@@ -1,4 +1,10 @@
-"""Structured JSON logs with secrets redacted, one line per event."""
+"""One log format for ordercmd's events and every library's records, with secrets redacted.
+
+Services write one JSON object per line; a terminal gets the same fields as readable
+``key=value`` lines. Celery's, kombu's and uvicorn's records go through the same processors as
+ordercmd's own structlog events, so a worker's log has one format. httpx and httpcore log every
+request at INFO, URL included: they are kept at WARNING.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,15 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
+from structlog.typing import Processor
 
 SECRET_NAMES = re.compile(r"secret|token|password|authorization|api_key|access", re.IGNORECASE)
 REDACTED = "[redacted]"
+HANDLER_NAME = "ordercmd"  # our one root handler: replaced, never stacked, on a second call
+QUIET_LOGGERS = ("httpx", "httpcore")  # per-request lines with the provider's URL
 
 
 def redact_secrets(
@@ -26,18 +35,48 @@ def redact_secrets(
     return event
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr: timestamp, level, logger, event and its fields."""
+def configure_logging(
+    level: str = "INFO", *, stream: TextIO | None = None, as_json: bool | None = None
+) -> None:
+    """Route structlog and the standard library's root logger to one renderer on ``stream``.
+
+    Args:
+        level: the lowest level written, for ordercmd and the libraries alike.
+        stream: where lines go (default: stderr as it is now).
+        as_json: JSON lines, or readable ones; by default JSON unless ``stream`` is a terminal.
+    """
+    stream = stream or sys.stderr
+    as_json = not stream.isatty() if as_json is None else as_json
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_secrets,
+        structlog.processors.format_exc_info,
+    ]
+    renderer: Processor = (
+        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+    )
+    handler = logging.StreamHandler(stream)
+    handler.set_name(HANDLER_NAME)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    logging.captureWarnings(True)  # Python's warnings (Celery's root warning) as records too
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            redact_secrets,
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -75,6 +76,7 @@ def json_lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[di
 
     yield read
     structlog.reset_defaults()
+    logging.captureWarnings(False)
 
 
 @pytest.fixture
