@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-import logging
 import json
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
