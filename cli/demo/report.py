@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
+import shutil
+import sys
 import textwrap
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -80,17 +84,18 @@ def print_inspect(
 ) -> None:
     """Print commands, with ids of this run, that look at it with the ordinary CLI."""
     prefix, note = _redis_prefix(redis)
+    prefix += ordercmd_program() + " "
     retried = max(records, key=lambda r: len(r.attempts), default=None)
     dead = next((r for r in records if r.state is CommandState.DEAD), None)
     lines: list[tuple[str, str]] = []
     if retried is not None:
-        lines.append((f"ordercmd status {retried.id}", f"{len(retried.attempts)} attempts"))
+        lines.append((f"status {retried.id}", f"{len(retried.attempts)} attempts"))
         lane = retried.envelope.command.lane
-        lines.append((f"ordercmd status --order {lane}", "every command of that order"))
-    lines.append(("ordercmd dlq list", "dead letters, newest first"))
+        lines.append((f"status --order {lane}", "every command of that order"))
+    lines.append(("dlq list", "dead letters, newest first"))
     if dead is not None:
-        lines.append((f"ordercmd dlq list --reason {dead.dead_reason}", ""))
-        lines.append((f"ordercmd dlq show {dead.id}", "its full attempt history"))
+        lines.append((f"dlq list --reason {dead.dead_reason}", ""))
+        lines.append((f"dlq show {dead.id}", "its full attempt history"))
     console.print(f"\n[bold]Inspect this run[/] {note}")
     for command, comment in lines:
         text = Text(f"  {prefix}{command}")
@@ -101,6 +106,21 @@ def print_inspect(
             "[dim]The demo's Redis stops with the demo, so these work while it runs: use "
             "`ordercmd demo --keep-running` and paste them in another terminal.[/]",
         )
+
+
+def ordercmd_program() -> str:
+    """How to run ``ordercmd`` from here, as printed: bare when on PATH, else its path.
+
+    ``make demo`` runs ``.venv/bin/ordercmd`` without activating the venv, so a bare
+    ``ordercmd`` would not be found in the user's shell.
+    """
+    script = Path(sys.executable).with_name("ordercmd")  # the venv's, beside its python
+    found = shutil.which("ordercmd")
+    if found and Path(found).resolve() == script.resolve():
+        return "ordercmd"
+    with contextlib.suppress(ValueError):
+        return str(script.relative_to(Path.cwd()))
+    return str(script)
 
 
 def _redis_prefix(redis: DemoRedis) -> tuple[str, str]:

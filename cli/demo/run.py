@@ -29,7 +29,7 @@ from cli.demo.env import (
 )
 from cli.demo.mix import add_faults, arrange, plan
 from cli.demo.procs import DemoWorker, Interrupts, interrupt_when_gone
-from cli.demo.report import print_inspect, summary_table
+from cli.demo.report import ordercmd_program, print_inspect, summary_table
 from cli.demo.track import Tracker, watch
 from cli.demo.web import DEMO_OPERATOR, DashboardThread, apply_operator_env, demo_operator_env
 from cli.output import console
@@ -134,7 +134,7 @@ def _start_services(run: Run, stack: ExitStack, interrupts: Interrupts, director
         run.redis = open_redis(os.environ.get("ORDERCMD_REDIS_URL"), directory)
         stack.callback(_stop_redis, run.redis)
     console.print(f"Redis: {run.redis.describe()}")
-    sandbox = SandboxServer(SandboxConfig(seed=run.seed, orders_per_provider=0))
+    sandbox = SandboxServer(SandboxConfig(seed=run.seed))  # seeded orders: the examples' ids
     with interrupts.deferred():
         run.sandbox = sandbox.start()
         stack.callback(_stop_sandbox, sandbox)
@@ -165,7 +165,9 @@ def _keep_running(run: Run, directory: Path) -> None:
         f"\n[bold]Still running[/] (Ctrl-C stops everything). Dashboard: {run.dashboard_url}\n"
         "To submit more commands:\n"
         f"  source {directory / 'demo.env'}\n"
-        f"  ordercmd submit cancel --provider backd --account acme --order {order_id}",
+        f"  {ordercmd_program()} submit cancel --provider backd --account acme --order {order_id}\n"
+        "The examples (README: what each ends in) run against the demo the same way:\n"
+        f"  {ordercmd_program()} bulk examples/bulk_orders.csv",
         soft_wrap=True,
     )
     try:

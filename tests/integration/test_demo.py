@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import signal
@@ -30,6 +31,8 @@ EXPECTED_ROWS = {
     "dead: unsupported",
 }
 
+BIN = Path(sys.executable).parent  # the venv's bin: not on a newcomer's PATH
+
 
 def demo_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The test's environment (no ORDERCMD_* of the developer) with a private data dir."""
@@ -47,6 +50,13 @@ def run_demo(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
     return subprocess.run(
         argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=80, check=False
     )
+
+
+def printed_commands(output: str) -> list[str]:
+    """The command lines the demo prints under "Inspect this run", comments dropped."""
+    section = output.split("Inspect this run", 1)[1].splitlines()[1:]
+    indented = itertools.takewhile(lambda line: line.startswith("  "), section)
+    return [line.split("   #")[0].strip() for line in indented]
 
 
 def summary(output: str) -> dict[str, int]:
@@ -109,6 +119,14 @@ def test_demo_on_the_configured_redis_adds_up_and_leaves_nothing(redis_url, tmp_
     assert result.returncode == 0, result.stdout + result.stderr
     assert_summary_adds_up(result.stdout, 60)
     assert "your ORDERCMD_REDIS_URL" in result.stdout
+    assert len(printed_commands(result.stdout)) >= 3, result.stdout
+    for line in printed_commands(result.stdout):  # run as printed, in a shell without the venv
+        shell_path = os.pathsep.join(
+            p for p in os.environ["PATH"].split(os.pathsep) if Path(p) != BIN
+        )
+        env = demo_env(tmp_path, ORDERCMD_REDIS_URL=redis_url, PATH=shell_path)
+        done = subprocess.run(["sh", "-c", line], cwd=ROOT, env=env, capture_output=True)
+        assert done.returncode == 0, (line, done.stderr.decode())
     client = redis_client(redis_url)
     try:
         assert client.zcard(keys.recent()) == 60, "the commands live in the configured Redis"
@@ -128,7 +146,9 @@ def test_demo_without_a_url_runs_on_its_own_embedded_redis(tmp_path):
     url = re.search(r"embedded Redis at (redis://\S+)", result.stdout)
     assert url, result.stdout
     assert not url.group(1).startswith("redis://127.0.0.1:6379"), "never the shared 6379"
-    assert f"ORDERCMD_REDIS_URL={url.group(1)} ordercmd status" in result.stdout
+    assert re.search(
+        rf"ORDERCMD_REDIS_URL={re.escape(url.group(1))} \S*ordercmd status", result.stdout
+    )
     assert (tmp_path / "demo" / "redis").is_dir()
     assert "stopped the demo's Redis" in result.stdout
     assert_nothing_left(result.stdout, tmp_path)

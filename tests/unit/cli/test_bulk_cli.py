@@ -19,7 +19,7 @@ EXAMPLES = ROOT / "examples"
 HEADER = "kind,provider,account,order_id,reason,amount,changes,line_items,idempotency_key\n"
 ACCOUNTS = {
     "ACME": {"PROVIDER": "backd", "PUBLIC_KEY": "pk", "SECRET_KEY": "sk"},
-    "MY-STORE": {"PROVIDER": "shoplazza", "ACCESS_TOKEN": "tok"},
+    "STORE": {"PROVIDER": "shoplazza", "ACCESS_TOKEN": "tok"},
     "POD": {"PROVIDER": "fastpod", "TOKEN": "tok"},
 }
 
@@ -63,7 +63,7 @@ def test_a_dry_run_shows_counts_and_first_rows_and_admits_nothing(run, redis_cli
     assert "bulk_orders.csv: 8 rows, 8 valid, 0 invalid, 0 duplicate, 0 already admitted" in output
     assert "commands by provider and kind" in output
     assert "row 1:" in output
-    assert "cancel-BO-20260416-0001" in output
+    assert "cancel-BO-000001" in output
     assert "dry run: nothing was admitted" in output
     assert commands(redis_client) == []
 
