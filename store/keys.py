@@ -204,6 +204,19 @@ def replay_runs_active() -> str:
     return f"{PREFIX}:runs:active"
 
 
-def sign_in_attempts(digest: str) -> str:
-    """String: sign-in attempts of one (user, address) digest this minute."""
-    return f"{PREFIX}:signin:{digest}"
+# --- The web app's sessions and failure counters (web/sessions.py, web/throttle.py) ---
+
+
+def session(digest: str) -> str:
+    """String: a dashboard session (JSON), by the SHA-256 of its id; expires when idle."""
+    return f"{PREFIX}:session:{digest}"
+
+
+def sign_in_account(digest: str) -> str:
+    """Hash: failed sign-ins of one name (digest): count, next allowed time, lockout end."""
+    return f"{PREFIX}:signin:name:{digest}"
+
+
+def failures(scope: str, digest: str) -> str:
+    """Counter: failures in ``scope`` (by address, by key id) of one digest in this window."""
+    return f"{PREFIX}:fail:{scope}:{digest}"

@@ -1,25 +1,44 @@
-"""Builds the one FastAPI app: intake routes, operator API, dashboard pages, health."""
+"""Builds the one FastAPI app: intake routes, operator API, dashboard pages, API docs, health."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from fastapi import FastAPI
-from starlette.middleware.sessions import SessionMiddleware
 
 from config.settings import Settings
 from producer import Producer
+from store.clock import utcnow
 from store.command_store import CommandStore
 from store.dispatching import Publish
-from web import dashboard, health, intake
-from web.auth import session_options
+from web import dashboard, docs, health, intake
+from web.auth import limit_hashes
+from web.sessions import SessionMiddleware, SessionStore
 from web.state import AppState
 
 
-def create_app(settings: Settings, store: CommandStore, publish: Publish) -> FastAPI:
-    """The app over one store and broker; ``app.state.ordercmd`` holds what routes need."""
-    app = FastAPI(title="ordercmd", version="0.1.0")
-    app.state.ordercmd = AppState(settings, store, publish, Producer(settings, store, publish))
+def create_app(
+    settings: Settings,
+    store: CommandStore,
+    publish: Publish,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> FastAPI:
+    """The app over one store and broker; ``app.state.ordercmd`` holds what routes need.
+
+    ``/docs`` and ``/openapi.json`` are served by ``web.docs``, behind sign-in or a key.
+    """
+    app = FastAPI(title="ordercmd", version="0.1.0", docs_url=None, redoc_url=None,
+                  openapi_url=None)  # fmt: skip
+    state = AppState(settings, store, publish, Producer(settings, store, publish), clock)
+    app.state.ordercmd = state
+    web = settings.web
+    limit_hashes(web.keys.concurrent_hashes)
     app.include_router(health.router)
     app.include_router(intake.router)
     app.include_router(dashboard.router)
-    app.add_middleware(SessionMiddleware, **session_options(settings.web))
+    app.include_router(docs.router)
+    sessions = SessionStore(store.client, web.session, clock)
+    app.add_middleware(SessionMiddleware, store=sessions, secure=web.secure_cookies)
     return app

@@ -1,27 +1,22 @@
-"""Who is asking: operators from settings, checked by argon2 hash (password or API token)."""
+"""Who is asking: operators from settings, checked by argon2 hash, a bounded number at a time."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
-import redis
-import structlog
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from config.web import Operator, WebSettings
-from store import keys
 
-log = structlog.get_logger("ordercmd.web")
-
-SESSION_MAX_AGE_S = 12 * 3600  # a signed-in browser is asked again after a working day
 _hasher = PasswordHasher()
-_verified_tokens: dict[tuple[str, str], str] = {}  # (token digest, token hash) -> operator
+# Each argon2 verification takes 64 MiB for its run: a cap on how many run at once is what
+# keeps the web process's memory bounded however many requests bring a secret to check.
+_slots = threading.BoundedSemaphore(2)
 
 
 @dataclass(frozen=True)
@@ -37,19 +32,10 @@ class Principal:
         return self.role == "operator"
 
 
-def session_options(web: WebSettings) -> dict[str, Any]:
-    """Keyword arguments of Starlette's ``SessionMiddleware`` for these settings."""
-    secret = web.session_secret.get_secret_value() if web.session_secret else ""
-    if not secret:
-        log.warning("web.session_secret is not set: using a random one; sign-ins end on restart")
-        secret = secrets.token_urlsafe(32)
-    return {
-        "secret_key": secret,
-        "session_cookie": "ordercmd_session",
-        "max_age": SESSION_MAX_AGE_S,
-        "same_site": "strict",
-        "https_only": web.secure_cookies,
-    }
+def limit_hashes(concurrent: int) -> None:
+    """Let at most ``concurrent`` argon2 verifications run at once in this process."""
+    global _slots
+    _slots = threading.BoundedSemaphore(concurrent)
 
 
 def hash_secret(secret: str) -> str:
@@ -59,13 +45,14 @@ def hash_secret(secret: str) -> str:
 
 def verify(hashed: str | None, secret: str) -> bool:
     """Whether ``secret`` matches ``hashed`` (a missing or malformed hash never matches)."""
-    if not hashed:
-        _hasher_work(secret)
-        return False
-    try:
-        return _hasher.verify(hashed, secret)
-    except (VerificationError, InvalidHashError):
-        return False
+    with _slots:
+        if not hashed:
+            _hasher_work(secret)
+            return False
+        try:
+            return _hasher.verify(hashed, secret)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def _hasher_work(secret: str) -> None:
@@ -80,44 +67,14 @@ def _dummy_hash() -> str:
 
 
 def check_password(web: WebSettings, name: str, password: str) -> Principal | None:
-    """The operator ``name`` if ``password`` is theirs."""
+    """The operator ``name`` if ``password`` is theirs (one argon2 verification either way)."""
     operator = web.operators.get(name)
     if not verify(operator.password_hash if operator else None, password) or operator is None:
         return None
     return Principal(name, operator.role)
 
 
-def check_token(web: WebSettings, token: str) -> Principal | None:
-    """The operator whose API token this is; a verified token is remembered in memory."""
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    for name, operator in sorted(web.operators.items()):
-        if not operator.token_hash:
-            continue
-        cached = _verified_tokens.get((digest, operator.token_hash))
-        if cached == name or (cached is None and verify(operator.token_hash, token)):
-            if len(_verified_tokens) > 1000:
-                _verified_tokens.clear()
-            _verified_tokens[(digest, operator.token_hash)] = name
-            return Principal(name, operator.role)
-    return None
-
-
 def principal_named(web: WebSettings, name: object) -> Principal | None:
     """The operator a session names, if still configured (removing one signs them out)."""
     operator: Operator | None = web.operators.get(name) if isinstance(name, str) else None
     return Principal(str(name), operator.role) if operator else None
-
-
-def sign_in_key(name: str, address: str) -> str:
-    """String: sign-in attempts of one user from one address this minute."""
-    digest = hashlib.sha256(f"{name}\n{address}".encode()).hexdigest()[:32]
-    return keys.sign_in_attempts(digest)
-
-
-def sign_in_allowed(client: redis.Redis, name: str, address: str, per_minute: int) -> bool:
-    """Count one attempt; False once ``per_minute`` attempts were made within a minute."""
-    pipe = client.pipeline(transaction=True)
-    pipe.incr(sign_in_key(name, address))
-    pipe.expire(sign_in_key(name, address), 60, nx=True)
-    attempts, _ = pipe.execute()
-    return int(attempts) <= per_minute

@@ -1,8 +1,8 @@
 """The operator dashboard: its pages, the operator API and metrics, as one router.
 
 Pages need a signed-in session (forms also a CSRF token and a same-origin request); the
-``/api`` routes and ``/metrics`` need an operator's bearer token. Only ``/login`` and the
-dashboard's own CSS and JS are served to anyone.
+``/api`` routes and ``/metrics`` need an operator's bearer token. Only ``/login``, the public
+part of ``/health`` and the static CSS and JS are served to anyone.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ for module in (signin, overview, search_pages, dead_pages, run_pages, audit_page
                operator_api, metrics):  # fmt: skip
     router.include_router(module.router)
 
-STATIC = {"app.css": "text/css", "app.js": "text/javascript"}
+STATIC = {"app.css": "text/css", "app.js": "text/javascript", "docs.js": "text/javascript"}
 
 
 @router.get("/static/{name}", include_in_schema=False)

@@ -10,12 +10,13 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from web.auth import Principal, check_token, principal_named
+from web.auth import Principal, principal_named
+from web.credentials import KeyRefused, authenticate
 from web.state import AppState, app_state
 
 bearer = HTTPBearer(
     auto_error=False,
-    description="An operator's API token; its argon2 hash is web.operators.<name>.token_hash.",
+    description="An operator's API token (oc_<key id>_<secret>); web.operators.<name>.token_hash.",
 )
 SAFE_FETCH_SITES = {None, "same-origin", "none"}
 
@@ -27,6 +28,11 @@ def csrf_token(request: Request) -> str:
         token = secrets.token_urlsafe(32)
         request.session["csrf"] = token
     return token
+
+
+def client_address(request: Request) -> str:
+    """The peer's address (the proxy's, behind one), for failure limits and logs."""
+    return request.client.host if request.client else "unknown"
 
 
 def session_user(request: Request, state: AppState) -> Principal | None:
@@ -79,14 +85,28 @@ async def form_operator(user: Annotated[Principal, Depends(form_user)]) -> Princ
 
 
 def api_user(
+    request: Request,
     state: Annotated[AppState, Depends(app_state)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> Principal:
-    """``/api``: the operator whose token is in ``Authorization: Bearer``."""
-    user = check_token(state.settings.web, credentials.credentials) if credentials else None
-    if user is None:
+    """``/api``: the operator whose token is in ``Authorization: Bearer``.
+
+    Raises:
+        HTTPException: 401 without a valid token, 429 past a failure limit.
+    """
+    if credentials is None:
         raise HTTPException(401, "a valid bearer token is needed",
                             headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+    web = state.settings.web
+    try:
+        holder = authenticate(state.store.client, web, credentials.credentials,
+                              client_address(request), {"operator"})  # fmt: skip
+    except KeyRefused as exc:
+        raise HTTPException(
+            exc.status, exc.reason, headers={"WWW-Authenticate": "Bearer"}
+        ) from None
+    user = principal_named(web, holder.name)
+    assert user is not None  # the holder was found among the operators
     return user
 
 

@@ -16,7 +16,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health")
 def health(state: Annotated[AppState, Depends(app_state)]) -> JSONResponse:
-    """200 when Redis answers (with the workers seen in the last minute), 503 otherwise."""
+    """200 when Redis answers (with how many workers were seen in the last minute), else 503."""
     body: dict[str, Any] = {"redis": "ok"}
     client = state.store.client
     try:
@@ -24,5 +24,5 @@ def health(state: Annotated[AppState, Depends(app_state)]) -> JSONResponse:
     except redis.RedisError as exc:
         body["redis"] = f"unreachable: {type(exc).__name__}"
         return JSONResponse(body, status_code=503)
-    body["workers_seen"] = seen
+    body["workers_seen"] = len(seen)  # a count: the public /health names no hosts
     return JSONResponse(body)

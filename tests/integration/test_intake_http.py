@@ -31,7 +31,7 @@ from worker.app import publisher
 
 pytestmark = pytest.mark.integration
 
-KEY = "pk_integration_events"
+KEY = "oc_0a1b2c3d4e5f6071_integration-events-0123456789"
 LIMIT = 2048
 
 

@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 
 from cli.main import cli
 from config.settings import get_settings
+from config.web import KEY, hash_of, key_id_of
 from store import keys
 from tests.integration.harness import ROOT
 
@@ -143,5 +144,10 @@ def test_hash_secret_reads_stdin_and_generate_prints_a_new_key_once():
     assert PasswordHasher().verify(hashed, "s3cret")
     generated = runner.invoke(cli, ["hash-secret", "--generate"])
     key = generated.stderr.split("new key (shown once): ")[1].strip()
-    assert PasswordHasher().verify(generated.stdout.strip(), key)
+    assert KEY.fullmatch(key), "oc_<key id>_<secret>"
+    stored = generated.stdout.strip()
+    assert key_id_of(stored) == key.split("_")[1], "the stored form starts with the key id"
+    assert PasswordHasher().verify(hash_of(stored), key)
+    again = runner.invoke(cli, ["hash-secret", "--stdin"], input=key + "\n").stdout.strip()
+    assert key_id_of(again) == key_id_of(stored)
     assert runner.invoke(cli, ["hash-secret", "--stdin"], input="\n").exit_code == 2

@@ -6,18 +6,19 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import fakeredis
 import pytest
 from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from config.settings import Settings
-from config.web import ProducerKey
+from config.web import ProducerKey, WebSettings, stored_form
 from store import keys
 from store.command_store import CommandStore
 from web import create_app
-from web.intake_auth import producer_for
+from web.credentials import KeyRefused, authenticate
 
-KEY = "pk_test_shop_events"
+KEY = "oc_5e1f0c9a8b7d6e4f_test-shop-events-0123456789"
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)  # tests only
 LIMIT = 4096
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -39,7 +40,7 @@ def make_settings(**web: Any) -> Settings:
             },
         },
         web={
-            "producers": {"shop-events": {"key_hash": FAST_HASHER.hash(KEY)}},
+            "producers": {"shop-events": {"key_hash": stored_form(KEY, FAST_HASHER.hash(KEY))}},
             "max_body_bytes": LIMIT,
             "session_secret": "s" * 32,
             **web,
@@ -238,7 +239,7 @@ def test_an_unknown_command_is_404_and_a_malformed_id_422(client):
 
 
 def test_the_openapi_document_describes_the_intake_with_its_models(client):
-    spec = client.get("/openapi.json").json()
+    spec = client.get("/openapi.json", headers=AUTH).json()
     post = spec["paths"]["/v1/commands"]["post"]
     refs = {
         code: r["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
@@ -266,16 +267,20 @@ def test_the_openapi_document_describes_the_intake_with_its_models(client):
 
 
 def test_a_verified_key_is_remembered_so_the_next_requests_skip_argon2():
-    hashed = PasswordHasher().hash("slow-key")  # the default cost, tens of milliseconds
-    producers = {"shop": ProducerKey(key_hash=hashed)}
+    key = "oc_1234567890abcdef_slow-key-0123456789"
+    hashed = PasswordHasher().hash(key)  # the default cost, tens of milliseconds
+    web = WebSettings(producers={"shop": ProducerKey(key_hash=stored_form(key, hashed))})
+    client = fakeredis.FakeRedis(decode_responses=True)
     started = time.perf_counter()
-    assert producer_for(producers, "slow-key") == "shop"
+    assert authenticate(client, web, key, "10.0.0.1", {"producer"}).name == "shop"
     first_s = time.perf_counter() - started
     started = time.perf_counter()
     for _ in range(100):
-        assert producer_for(producers, "slow-key") == "shop"
+        assert authenticate(client, web, key, "10.0.0.1", {"producer"}).name == "shop"
     hundred_s = time.perf_counter() - started
     assert hundred_s < first_s, (
         f"100 cached checks took {hundred_s:.4f} s, one argon2 {first_s:.4f} s"
     )
-    assert producer_for(producers, "other-key") is None
+    with pytest.raises(KeyRefused):
+        authenticate(client, web, "oc_1234567890abcdef_other-key-0123456789", "10.0.0.1",
+                     {"producer"})  # fmt: skip
