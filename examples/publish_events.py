@@ -5,7 +5,7 @@ event id is sent as the ``Idempotency-Key``, so re-sending an event (after a tim
 a re-run of this script) never makes a second command. Network errors and 5xx answers are
 retried with backoff; 4xx answers are the event's fault and are reported, not retried.
 
-    export ORDERCMD_API_KEY=...        # the key whose hash is web.producers.<name>.key_hash
+    export ORDERCMD_API_KEY=oc_...     # the key whose stored form is web.producers.<name>.key_hash
     python examples/publish_events.py examples/order_events.jsonl --url http://127.0.0.1:8000
 """
 

@@ -68,36 +68,33 @@ def authenticate(
     Raises:
         KeyRefused: 401 for a malformed, unknown or wrong key; 429 past a failure limit.
     """
+    limits = web.keys
+    by_address = keys.failures("key-addr", digest(address))
     found = KEY.fullmatch(key)
     holder = holder_of(web, found["key_id"], kinds) if found else None
     if found is None or holder is None:
-        raise _refused(client, web, address, None, "unknown key")
+        within = take(client, by_address, limits.failures_per_address, limits.window_s)
+        raise _refused(address, None, "unknown key", 401 if within else 429)
     key_id = found["key_id"]
     key_digest = hashlib.sha256(key.encode()).hexdigest()
     if hmac.compare_digest(_verified.get((key_id, holder.stored), ""), key_digest):
         return holder
-    limits = web.keys
-    by_address = keys.failures("key-addr", digest(address))
-    if int(client.get(by_address) or 0) >= limits.failures_per_address:
-        raise _refused(client, web, address, key_id, "too many wrong keys from this address")
+    if not take(client, by_address, limits.failures_per_address, limits.window_s):
+        raise _refused(address, key_id, "too many wrong keys from this address", 429)
     by_id = keys.failures("key-id", digest(key_id))
     if not take(client, by_id, limits.failures_per_key_id, limits.window_s):
-        raise _refused(client, web, address, key_id, "too many wrong keys with this key id")
+        raise _refused(address, key_id, "too many wrong keys with this key id", 429)
     if not verify(hash_of(holder.stored), key):
-        raise _refused(client, web, address, key_id, "wrong key")
+        raise _refused(address, key_id, "wrong key", 401)
+    give_back(client, by_address)
     give_back(client, by_id)
     _verified[(key_id, holder.stored)] = key_digest
     return holder
 
 
-def _refused(
-    client: redis.Redis, web: WebSettings, address: str, key_id: str | None, reason: str
-) -> KeyRefused:
-    """Log and count a refused key: 401, or 429 once its address or key id is past a limit."""
-    limits = web.keys
-    counter = keys.failures("key-addr", digest(address))
-    within = take(client, counter, limits.failures_per_address, limits.window_s)
+def _refused(address: str, key_id: str | None, reason: str, status: int) -> KeyRefused:
+    """Log a refused key (never the key itself) and make its exception."""
     log.warning("key_refused", key_id=key_id, address=address, reason=reason)
-    if not within or reason.startswith("too many"):
-        return KeyRefused(429, f"{reason}: wait and try again")
+    if status == 429:
+        return KeyRefused(429, "too many wrong keys: wait and try again")
     return KeyRefused(401, "a valid key is needed")

@@ -23,6 +23,7 @@ router = APIRouter(include_in_schema=False)
 VENDORED = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css"}
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ordercmd API</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/swagger-ui/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="/static/swagger-ui/swagger-ui-bundle.js"></script>

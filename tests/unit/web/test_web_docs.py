@@ -29,7 +29,7 @@ def test_a_signed_in_operator_reads_the_docs_from_the_apps_own_files(client):
     sign_in(client, "vic")
     page = client.get("/docs")
     assert page.status_code == 200
-    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    sources = re.findall(r'(?:src|href)="(/[^"]+)"', page.text)
     vendored = ["/static/swagger-ui/swagger-ui.css", "/static/swagger-ui/swagger-ui-bundle.js"]
     assert sources == [*vendored, "/static/docs.js"]
     for source in sources:
