@@ -24,7 +24,6 @@ def demo_operator_env() -> tuple[dict[str, str], str]:
         prefix + "ROLE": "operator",
         prefix + "PASSWORD_HASH": PasswordHasher().hash(password),
         "ORDERCMD_WEB__SECURE_COOKIES": "false",  # plain HTTP on loopback
-        "ORDERCMD_WEB__SESSION_SECRET": secrets.token_urlsafe(32),
     }
     return env, password
 
