@@ -4,6 +4,10 @@ A session ends at logout (its key is deleted, so a copied cookie is refused), af
 ``idle_s`` without a request and ``absolute_s`` after sign-in, whichever comes first. Ids come
 only from the server (an unknown id is never adopted) and a new one is issued at sign-in.
 Redis holds each session under the SHA-256 of its id, with a TTL as a second bound.
+
+Not ``starsessions`` (2.2): it bounds one lifetime (idle or absolute, not both), adopts an
+unknown id that a client sends, leaves the old id alive when it regenerates one, reads
+``time.time()`` rather than an injectable clock, and needs a second, asyncio Redis client.
 """
 
 from __future__ import annotations
