@@ -96,6 +96,7 @@ class SessionLimits(BaseModel):
     idle_s: int = Field(default=30 * 60, gt=0)  # signed out after 30 min without a request
     absolute_s: int = Field(default=8 * 3600, gt=0)  # and after 8 h whatever happens
     anonymous_idle_s: int = Field(default=15 * 60, gt=0)  # a sign-in form's session (its CSRF)
+    anonymous_per_address: int = Field(default=100, gt=0)  # new ones per anonymous_idle_s
 
 
 class SignInLimits(BaseModel):

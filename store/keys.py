@@ -204,7 +204,7 @@ def replay_runs_active() -> str:
     return f"{PREFIX}:runs:active"
 
 
-# --- The web app's sessions and failure counters (web/sessions.py, web/throttle.py) ---
+# --- The web app's sessions and limits (web/sessions.py, web/throttle.py, web/credentials.py) ---
 
 
 def session(digest: str) -> str:
@@ -217,6 +217,6 @@ def sign_in_account(digest: str) -> str:
     return f"{PREFIX}:signin:name:{digest}"
 
 
-def failures(scope: str, digest: str) -> str:
-    """Counter: failures in ``scope`` (by address, by key id) of one digest in this window."""
-    return f"{PREFIX}:fail:{scope}:{digest}"
+def limit_counter(scope: str, digest: str) -> str:
+    """Counter: failures (or new sessions) in ``scope`` of one address or key id, this window."""
+    return f"{PREFIX}:limit:{scope}:{digest}"

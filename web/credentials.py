@@ -69,7 +69,7 @@ def authenticate(
         KeyRefused: 401 for a malformed, unknown or wrong key; 429 past a failure limit.
     """
     limits = web.keys
-    by_address = keys.failures("key-addr", digest(address))
+    by_address = keys.limit_counter("key-addr", digest(address))
     found = KEY.fullmatch(key)
     holder = holder_of(web, found["key_id"], kinds) if found else None
     if found is None or holder is None:
@@ -81,7 +81,7 @@ def authenticate(
         return holder
     if not take(client, by_address, limits.failures_per_address, limits.window_s):
         raise _refused(address, key_id, "too many wrong keys from this address", 429)
-    by_id = keys.failures("key-id", digest(key_id))
+    by_id = keys.limit_counter("key-id", digest(key_id))
     if not take(client, by_id, limits.failures_per_key_id, limits.window_s):
         raise _refused(address, key_id, "too many wrong keys with this key id", 429)
     if not verify(hash_of(holder.stored), key):

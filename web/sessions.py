@@ -40,6 +40,7 @@ class SessionState:
 
     session_id: str | None
     created_ms: int
+    address: str  # the client's, for the limit on new signed-out sessions
     renew: bool = False  # a new id at the next save; the old one is deleted
 
 
@@ -80,6 +81,19 @@ class SessionStore:
         body = json.dumps({"data": data, "created_ms": created_ms, "seen_ms": now_ms})
         key = keys.session(_digest(session_id))
         return bool(self.client.set(key, body, px=ttl_ms, nx=new, xx=not new))
+
+    def may_start_anonymous(self, address: str) -> bool:
+        """Count a new signed-out session for ``address``; False past its limit.
+
+        Every sign-in form needs a session for its CSRF token: this keeps a flood of form
+        loads from filling Redis (each session is about 250 bytes for ``anonymous_idle_s``).
+        """
+        key = keys.limit_counter("session-addr", hashlib.sha256(address.encode()).hexdigest()[:32])
+        pipe = self.client.pipeline(transaction=True)
+        pipe.incr(key)
+        pipe.expire(key, self.limits.anonymous_idle_s, nx=True)
+        count, _ = pipe.execute()
+        return int(count) <= self.limits.anonymous_per_address
 
     def delete(self, session_id: str) -> None:
         """End a session: its id is refused from now on."""
@@ -128,7 +142,8 @@ class SessionMiddleware:
         cookie = HTTPConnection(scope).cookies.get(COOKIE)
         loaded = await to_thread.run_sync(self.store.load, cookie) if cookie else None
         scope["session"] = dict(loaded[0]) if loaded else {}
-        state = SessionState(cookie if loaded else None, loaded[1] if loaded else 0)
+        address = scope["client"][0] if scope.get("client") else "unknown"
+        state = SessionState(cookie if loaded else None, loaded[1] if loaded else 0, address)
         scope[STATE] = state
 
         async def send_with_cookie(message: Message) -> None:
@@ -148,6 +163,8 @@ class SessionMiddleware:
         if not data:
             return "" if old_id is not None else None
         if old_id is None or state.renew:
+            if "user" not in data and not self.store.may_start_anonymous(state.address):
+                return None
             new_id = secrets.token_urlsafe(32)
             created_ms = state.created_ms or self.store.now_ms()
             return new_id if self.store.save(new_id, data, created_ms, new=True) else ""

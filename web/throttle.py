@@ -93,7 +93,7 @@ class SignInThrottle:
         return gate.failures >= self.limits.lockout_after
 
     def _address_key(self, address: str) -> str:
-        return keys.failures("signin-addr", digest(address))
+        return keys.limit_counter("signin-addr", digest(address))
 
 
 def take(client: redis.Redis, key: str, limit: int, window_s: int) -> bool:

@@ -155,3 +155,21 @@ def test_a_request_running_at_logout_cannot_bring_the_session_back(app, client, 
     sessions.delete(session_id)  # the logout, while another request holds the data
     assert sessions.save(session_id, data, created_ms, new=False) is False
     assert sessions.load(session_id) is None
+
+
+def test_an_address_starts_a_bounded_number_of_signed_out_sessions(store, published, clock):
+    limits = SessionLimits(anonymous_per_address=3)
+    web = web_settings().web.model_copy(update={"session": limits})
+    app = create_app(web_settings().model_copy(update={"web": web}), store, published,
+                     clock=clock)  # fmt: skip
+    browsers = [TestClient(app, follow_redirects=False) for _ in range(4)]
+    for browser in browsers:
+        browser.get("/login")
+    assert [COOKIE in browser.cookies for browser in browsers] == [True, True, True, False]
+    assert len(list(store.client.scan_iter(keys.session("*")))) == 3, "a flood fills no Redis"
+    token = csrf_of(browsers[3])
+    refused = browsers[3].post("/login", data={"name": "alice", "password": "pw-alice",
+                                               "csrf_token": token})  # fmt: skip
+    assert refused.status_code == 403, "no session, no CSRF token: this address waits"
+    sign_in(browsers[0])
+    assert signed_in(browsers[0]), "sessions already started sign in as usual"
