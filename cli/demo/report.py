@@ -114,10 +114,19 @@ def ordercmd_program() -> str:
     ``make demo`` runs ``.venv/bin/ordercmd`` without activating the venv, so a bare
     ``ordercmd`` would not be found in the user's shell.
     """
-    script = Path(sys.executable).with_name("ordercmd")  # the venv's, beside its python
-    found = shutil.which("ordercmd")
+    return _program("ordercmd")
+
+
+def python_program() -> str:
+    """How to run this Python (the venv's, which has httpx) from here, as printed."""
+    return _program(Path(sys.executable).name)
+
+
+def _program(name: str) -> str:
+    script = Path(sys.executable).with_name(name)  # the venv's, beside its python
+    found = shutil.which(name)
     if found and Path(found).resolve() == script.resolve():
-        return "ordercmd"
+        return name
     with contextlib.suppress(ValueError):
         return str(script.relative_to(Path.cwd()))
     return str(script)

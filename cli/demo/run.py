@@ -29,9 +29,15 @@ from cli.demo.env import (
 )
 from cli.demo.mix import add_faults, arrange, plan
 from cli.demo.procs import DemoWorker, Interrupts, interrupt_when_gone
-from cli.demo.report import ordercmd_program, print_inspect, summary_table
+from cli.demo.report import ordercmd_program, print_inspect, python_program, summary_table
 from cli.demo.track import Tracker, watch
-from cli.demo.web import DEMO_OPERATOR, DashboardThread, apply_operator_env, demo_operator_env
+from cli.demo.web import (
+    DEMO_OPERATOR,
+    DashboardThread,
+    apply_operator_env,
+    demo_operator_env,
+    demo_producer_env,
+)
 from cli.output import console
 from config.settings import load_settings
 from producer import Producer
@@ -56,7 +62,9 @@ class Run:
     sandbox: SandboxServer | None = None
     worker: DemoWorker | None = None
     password: str = ""  # the demo operator's, for the dashboard
+    api_key: str = ""  # the demo producer's, for the HTTP intake
     dashboard_url: str = ""
+    web_url: str = ""  # the web app's root: dashboard, operator API and HTTP intake
 
 
 def run_demo(
@@ -111,6 +119,7 @@ def _run(run: Run, stack: ExitStack, interrupts: Interrupts, *, keep_running: bo
     with interrupts.deferred():
         dashboard.start()
         stack.callback(dashboard.stop)
+    run.web_url = dashboard.url.rstrip("/")
     run.dashboard_url = f"{dashboard.url} (sign in as {DEMO_OPERATOR} / {run.password})"
     console.print(f"dashboard: {run.dashboard_url}")
     submissions = producer.submit_many(commands, source=f"bulk:demo-{run.tag}")
@@ -143,7 +152,8 @@ def _start_services(run: Run, stack: ExitStack, interrupts: Interrupts, director
     apply_env(env)
     write_env_file(directory / "demo.env", env)
     operator_env, run.password = demo_operator_env()
-    apply_operator_env(operator_env)
+    producer_env, run.api_key = demo_producer_env()
+    apply_operator_env(operator_env | producer_env)
     worker = DemoWorker(directory / "worker.log", hostname=f"demo-{run.tag}@%h")
     with interrupts.deferred():
         run.worker = worker.start()
@@ -167,7 +177,9 @@ def _keep_running(run: Run, directory: Path) -> None:
         f"  source {directory / 'demo.env'}\n"
         f"  {ordercmd_program()} submit cancel --provider backd --account acme --order {order_id}\n"
         "The examples (README: what each ends in) run against the demo the same way:\n"
-        f"  {ordercmd_program()} bulk examples/bulk_orders.csv",
+        f"  {ordercmd_program()} bulk examples/bulk_orders.csv\n"
+        f"  ORDERCMD_API_KEY={run.api_key} {python_program()} examples/publish_events.py "
+        f"examples/order_events.jsonl --url {run.web_url}",
         soft_wrap=True,
     )
     try:

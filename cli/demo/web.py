@@ -1,4 +1,4 @@
-"""The demo's dashboard: the web app in a thread, with a one-run operator account."""
+"""The demo's web app in a thread, with a one-run operator account and producer key."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 
+from config.web import new_key, stored_form
+
 DEMO_OPERATOR = "demo"
+DEMO_PRODUCER = "demo"
 START_TIMEOUT_S = 10.0
 
 
@@ -26,6 +29,13 @@ def demo_operator_env() -> tuple[dict[str, str], str]:
         "ORDERCMD_WEB__SECURE_COOKIES": "false",  # plain HTTP on loopback
     }
     return env, password
+
+
+def demo_producer_env() -> tuple[dict[str, str], str]:
+    """Settings for one ``demo`` producer with a fresh API key, and that key."""
+    key = new_key()
+    variable = f"ORDERCMD_WEB__PRODUCERS__{DEMO_PRODUCER.upper()}__KEY_HASH"
+    return {variable: stored_form(key, PasswordHasher().hash(key))}, key
 
 
 def apply_operator_env(env: dict[str, str]) -> None:
