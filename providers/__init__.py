@@ -9,6 +9,7 @@ from providers.base import OrderProvider
 from providers.errors import (
     AuthFailed,
     ConfigError,
+    FenceClosed,
     IdempotencyConflict,
     InvalidCommand,
     InvalidSubmission,
@@ -41,6 +42,7 @@ __all__ = [
     "Client",
     "ConfigError",
     "FastpodAccount",
+    "FenceClosed",
     "IdempotencyConflict",
     "InvalidCommand",
     "InvalidSubmission",

@@ -10,6 +10,7 @@
         ├── TransientError           retry later
         │   ├── ProviderUnavailable  5xx, 408, connect/read timeout, connection reset
         │   ├── RateLimited          429; carries retry_after_s; spends no attempt
+        │   ├── FenceClosed          the claim's lease cannot cover the request; it was not sent
         │   └── Unprocessable        422 / 409 / 423: read the order first, then retry or give up
         └── PermanentError           retrying cannot help; goes to the dead-letter queue
             ├── InvalidCommand       400 and other 4xx the provider uses for bad input
@@ -85,6 +86,10 @@ class ProviderUnavailable(TransientError):
     def __init__(self, message: str = "", *, ambiguous: bool = True, **kwargs: object) -> None:
         super().__init__(message, **kwargs)  # type: ignore[arg-type]
         self.ambiguous = ambiguous
+
+
+class FenceClosed(TransientError):
+    """The claim's lease cannot cover the request: it was not sent."""
 
 
 class RateLimited(TransientError):

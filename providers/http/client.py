@@ -10,7 +10,8 @@ import httpx
 import tenacity
 
 from providers.accounts import BackdAccount, FastpodAccount, ShoplazzaAccount
-from providers.errors import ProviderError, ProviderUnavailable
+from providers.errors import FenceClosed, ProviderError, ProviderUnavailable
+from providers.http.deadline import DeadlineTransport, deadline, fence_allows
 from providers.http.status import decode_object, raise_for_provider_response
 
 # Adapters type with these names and never import httpx: swapping httpx is one import.
@@ -20,6 +21,7 @@ Sleep = Callable[[float], None]
 BodyCheck = Callable[[httpx.Response, dict[str, Any]], ProviderError | None]
 """A provider's quirk on a 2xx: returns the error its body means, or ``None`` for success."""
 
+DEFAULT_DEADLINE_S = 15.0  # a request's total bound when its client has no timeout
 READ_ATTEMPTS = 3  # in-request tries of a read (STYLE.md 7: blips only, stripe's numbers)
 READ_WAIT_INITIAL_S = 0.5
 READ_WAIT_MAX_S = 5.0
@@ -48,9 +50,12 @@ def build_client(
 ) -> httpx.Client:
     """Build the HTTP client for one account: base URL, timeout and the provider's auth.
 
+    The account's ``timeout_s`` bounds each request as a whole (``call``), not only each wait.
+
     Args:
         account: The account settings; the auth scheme follows its type.
-        transport: A transport to use instead of the network (tests, the sandbox).
+        transport: A transport to use instead of the network (tests, the sandbox); the
+            default is ``DeadlineTransport``, which ends each request by its deadline.
 
     Returns:
         The client an adapter for this account receives; the caller closes it.
@@ -70,7 +75,7 @@ def build_client(
         timeout=account.timeout_s,
         headers=headers,
         auth=auth,
-        transport=transport,
+        transport=transport if transport is not None else DeadlineTransport(),
     )
 
 
@@ -98,14 +103,24 @@ def call(
     Returns:
         The status and JSON object of a 2xx answer that ``check`` accepts.
 
+    The request, body included, ends within the client's timeout in all (``deadline_s``); a
+    request past it is abandoned (its connection closed) and fails as a transport error.
+
     Raises:
+        FenceClosed: the fence in scope (the claim's lease) cannot cover the request; nothing
+            was sent.
         ProviderError: What ``raise_for_provider_response`` or ``check`` picks; transport
             failures become ``ProviderUnavailable`` (ambiguous when a mutation may have landed).
     """
     mutation = idempotency_key is not None
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+    budget_s = deadline_s(client)
+    if not fence_allows(budget_s):
+        message = f"{provider}: the claim's lease cannot cover a request of {budget_s:g} s"
+        raise FenceClosed(message, provider=provider)
     try:
-        response = client.request(method, url, json=json_body, headers=headers)
+        with deadline(budget_s):
+            response = client.request(method, url, json=json_body, headers=headers)
     except httpx.RequestError as exc:
         raise transport_error(exc, provider=provider, mutation=mutation) from exc
     raise_for_provider_response(response, provider=provider, mutation=mutation)
@@ -113,6 +128,13 @@ def call(
     if check is not None and (error := check(response, body)) is not None:
         raise error
     return Reply(response.status_code, body)
+
+
+def deadline_s(client: httpx.Client) -> float:
+    """The total time one request of ``client`` may take: its longest phase timeout."""
+    timeout = client.timeout
+    phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+    return max((t for t in phases if t is not None), default=DEFAULT_DEADLINE_S)
 
 
 def read(
