@@ -41,7 +41,9 @@ class RetryPolicy(BaseModel):
     max_unprocessable: int = Field(default=5, ge=1, le=100)  # 422 / 409 / 423
 
 
-LEASE_MARGIN_CALLS = 3  # a delivery must have lease left for this many provider calls
+# A lease is at least this many provider-call deadlines (an account's timeout_s): renewed by a
+# heartbeat every third of it, it always outlasts a call that starts (worker/heartbeat.py).
+LEASE_PER_CALL = 2
 
 
 class BreakerPolicy(BaseModel):
@@ -78,7 +80,8 @@ class Settings(BaseSettings):
     broker_url: str | None = None  # None: the same Redis as the store
     accounts: dict[str, Account] = Field(default_factory=dict)
     retry: dict[str, RetryPolicy] = Field(default_factory=dict)  # keyed by provider name
-    lease_s: float = Field(default=300.0, gt=0)  # a claim's lease; above the longest execution
+    # a claim's lease, renewed while its delivery works: a dead worker's commands resume after it
+    lease_s: float = Field(default=20.0, gt=0)
     max_deliveries: int = Field(default=5, ge=1)  # deliveries that never finish before "poison"
     key_retention_s: int = Field(default=7 * 24 * 3600, gt=0)
     dead_letter_max_age_s: int = Field(default=30 * 24 * 3600, gt=0)
@@ -109,12 +112,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _lease_outlasts_calls(self) -> Settings:
-        """A lease shorter than a few provider calls could never let a command through."""
+        """A call's deadline must stay well inside the lease, or it could outlive its claim."""
         for name, account in self.accounts.items():
-            if self.lease_s <= LEASE_MARGIN_CALLS * account.timeout_s:
+            if self.lease_s < LEASE_PER_CALL * account.timeout_s:
                 raise ValueError(
-                    f"lease_s ({self.lease_s:g}) must exceed {LEASE_MARGIN_CALLS} x "
-                    f"accounts.{name}.timeout_s ({account.timeout_s:g})"
+                    f"lease_s ({self.lease_s:g}) must be at least {LEASE_PER_CALL} x "
+                    f"accounts.{name}.timeout_s ({account.timeout_s:g}), a provider call's deadline"
                 )
         return self
 

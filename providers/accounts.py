@@ -11,7 +11,7 @@ class _Account(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     base_url: HttpUrl
-    timeout_s: float = Field(default=15.0, gt=0, le=120)
+    timeout_s: float = Field(default=10.0, gt=0, le=120)  # a whole request's deadline
     rate_per_s: float | None = Field(default=None, gt=0)  # None: the provider's default
     burst: int | None = Field(default=None, ge=1)
 

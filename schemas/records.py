@@ -83,6 +83,10 @@ class CommandRecord(BaseModel):
     dead_reason: DeadReason | None = None
     last_message: str = ""
     lane_position: int | None = None  # 0 = head of its order lane; None once it left the lane
+    # while running: who holds the claim (host:pid), since when, and until when its lease runs
+    running_on: str | None = None
+    running_since: AwareDatetime | None = None
+    lease_until: AwareDatetime | None = None
 
     @property
     def terminal(self) -> bool:

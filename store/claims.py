@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +25,8 @@ class Claim:
     claimed_ms: int
     recorded_attempts: int  # attempts in the record so far, of every kind
     breaker_clean: bool = False  # gated on a closed breaker with no failures counted
+    # time.monotonic() just before the claim was sent: the lease lasts at least lease_s from it
+    sent_monotonic: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,14 @@ class LeaseLost(Exception):
         super().__init__(f"command {command_id}: lease lost (now {state or 'missing'})")
 
 
-def claimed(command_id: str, token: str, fields: Sequence[str]) -> Claim:
+def worker_name() -> str:
+    """Who claims, as status shows it: this host and process, ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claimed(
+    command_id: str, token: str, fields: Sequence[str], *, sent_monotonic: float = 0.0
+) -> Claim:
     """The claim from ``claim.lua``'s reply (after its ``'claimed'``)."""
     envelope, attempts, unprocessable, reconcile, first_ms, deliveries, now, recorded = fields[:8]
     return Claim(
@@ -62,4 +73,5 @@ def claimed(command_id: str, token: str, fields: Sequence[str]) -> Claim:
         claimed_ms=int(now),
         recorded_attempts=int(recorded),
         breaker_clean=int(fields[8]) == 1,
+        sent_monotonic=sent_monotonic,
     )

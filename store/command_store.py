@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from enum import StrEnum
@@ -18,7 +19,7 @@ from store.claims import Claim as Claim  # re-exported: the store's API
 from store.claims import LeaseLost as LeaseLost
 from store.claims import OtherAccount as OtherAccount
 from store.claims import Parked as Parked
-from store.claims import claimed
+from store.claims import claimed, worker_name
 from store.flow import FlowGate
 from store.limits import StoreLimits as StoreLimits  # re-exported: the store's API
 from store.scripts import Scripts
@@ -104,6 +105,7 @@ class CommandStore:
             (another delivery holds a live lease), ``not_head``, ``not_due`` or ``missing``.
         """
         token = uuid.uuid4().hex
+        sent = time.monotonic()
         flow_keys: tuple[str, ...] = ()
         flow_args: list[str | int] = []
         if gate:
@@ -119,11 +121,11 @@ class CommandStore:
                 keys.attempts(command_id),
                 *flow_keys,
             ],
-            args=[command_id, token, self.limits.lease_ms, early_ms, *flow_args],
+            args=[command_id, token, self.limits.lease_ms, early_ms, *flow_args, worker_name()],
         )
         match reply[0]:
             case "claimed":
-                return claimed(command_id, token, reply[1:])
+                return claimed(command_id, token, reply[1:], sent_monotonic=sent)
             case "parked":
                 return Parked(int(reply[1]) / 1000, str(reply[2]))
             case "other_account":

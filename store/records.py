@@ -44,10 +44,11 @@ def _to_record(
         return None
     next_ms = fields.get("next_ms")
     dead_reason = fields.get("dead_reason")
+    state = CommandState(fields["state"])
     return CommandRecord(
         id=fields["id"],
         envelope=CommandEnvelope.model_validate_json(fields["envelope"]),
-        state=CommandState(fields["state"]),
+        state=state,
         created_at=from_ms(int(fields["created_ms"])),
         updated_at=from_ms(int(fields["updated_ms"])),
         attempts=[Attempt.model_validate_json(a) for a in attempts],
@@ -56,4 +57,15 @@ def _to_record(
         dead_reason=DeadReason(dead_reason) if dead_reason else None,
         last_message=fields.get("last_message", ""),
         lane_position=lane_position,
+        **(_holder(fields) if state is CommandState.RUNNING else {}),
     )
+
+
+def _holder(fields: dict[str, str]) -> dict[str, object]:
+    """Who runs the command and until when its lease holds (records from before: unknown)."""
+    holder: dict[str, object] = {"running_on": fields.get("worker")}
+    if claimed_ms := fields.get("claimed_ms"):
+        holder["running_since"] = from_ms(int(claimed_ms))
+    if lease_until := fields.get("lease_until"):
+        holder["lease_until"] = from_ms(int(lease_until))
+    return holder

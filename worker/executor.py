@@ -13,16 +13,17 @@ from datetime import datetime
 
 import structlog
 
-from config.settings import LEASE_MARGIN_CALLS
 from providers import OrderProvider
 from providers.errors import (
     ConfigError,
+    FenceClosed,
     NotAllowed,
     PermanentError,
     RateLimited,
     TransientError,
     Unprocessable,
 )
+from providers.http import fence_allows, fenced
 from schemas import (
     AnyCommand,
     Attempt,
@@ -42,6 +43,7 @@ from store.flow import FlowGate
 from worker import decisions
 from worker.decisions import Decision
 from worker.failures import error_name, permanent, rate_limited, transient
+from worker.heartbeat import Heartbeat
 from worker.runtime import Runtime
 
 log = structlog.get_logger("ordercmd.worker")
@@ -64,7 +66,10 @@ def execute(command_id: str, runtime: Runtime) -> str:
         log.info("delivery skipped", command_id=command_id, why=claim)
         return claim
     started_at, started = utcnow(), time.monotonic()
-    decision = decide(claim, runtime, started)
+    # the lease is renewed while the delivery works; each provider request asks it first
+    lease_s = runtime.settings.lease_s
+    with Heartbeat(runtime.store, claim, lease_s=lease_s) as heartbeat, fenced(heartbeat):
+        decision = decide(claim, runtime, started)
     attempt = decisions.to_attempt(
         decision,
         number=claim.recorded_attempts + 1,
@@ -156,6 +161,8 @@ def decide(claim: Claim, runtime: Runtime, started: float) -> Decision:
 def _decide(claim: Claim, runtime: Runtime, started: float) -> Decision:
     try:
         return _attempt(claim, runtime, started)
+    except FenceClosed:  # the lease cannot be kept: give the command back, no attempt spent
+        return decisions.lease_too_short(reconcile_first=claim.reconcile_first)
     except RateLimited as exc:
         return rate_limited(exc, claim, runtime)
     except TransientError as exc:
@@ -228,9 +235,9 @@ def _reconcile(
 
 
 def _lease_allows_call(claim: Claim, runtime: Runtime, started: float) -> bool:
+    """Whether the heartbeat's lease outlasts a whole provider call (its total deadline)."""
     account = runtime.settings.account(claim.envelope.command.account)
-    left_s = runtime.settings.lease_s - (time.monotonic() - started)
-    return left_s > LEASE_MARGIN_CALLS * account.timeout_s
+    return fence_allows(account.timeout_s)
 
 
 def _report_health(claim: Claim, runtime: Runtime, decision: Decision) -> None:

@@ -21,7 +21,7 @@ Sleep = Callable[[float], None]
 BodyCheck = Callable[[httpx.Response, dict[str, Any]], ProviderError | None]
 """A provider's quirk on a 2xx: returns the error its body means, or ``None`` for success."""
 
-DEFAULT_DEADLINE_S = 15.0  # a request's total bound when its client has no timeout
+DEFAULT_DEADLINE_S = 10.0  # a request's total bound when its client has no timeout
 READ_ATTEMPTS = 3  # in-request tries of a read (STYLE.md 7: blips only, stripe's numbers)
 READ_WAIT_INITIAL_S = 0.5
 READ_WAIT_MAX_S = 5.0

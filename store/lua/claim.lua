@@ -6,7 +6,8 @@
 --       optional 6 breaker hash, 7 rate (theoretical arrival time), 8 pause (set on a 429)
 -- ARGV: 1 id, 2 token, 3 lease ms, 4 early ms (how early a retry may start),
 --       with the flow keys: 5 account, 6 rate interval ms (whole), 7 burst, 8 probe lease ms,
---       9 recheck ms, 10 max deliveries ('' = none)
+--       9 recheck ms, 10 max deliveries ('' = none);
+--       last (whatever comes before): the claiming worker, 'host:pid' (status shows it)
 -- Returns {'claimed', envelope, attempts_n, unprocessable_n, reconcile, first_claim_ms,
 --   deliveries, now, attempts recorded, breaker clean (0/1)},
 --   {'parked', wait ms, why}, {'other_account', account} (nothing changed: gate that one),
@@ -89,7 +90,7 @@ local lease_until = now + tonumber(ARGV[3])
 index_state(KEYS[1], ARGV[1], 'running')
 redis.call('HSET', KEYS[1], 'state', 'running', 'token', ARGV[2], 'lease_until', lease_until,
   'updated_ms', now, 'deliveries', deliveries, 'reconcile', reconcile,
-  'first_claim_ms', f[9] or now)
+  'first_claim_ms', f[9] or now, 'worker', ARGV[#ARGV], 'claimed_ms', now)
 if f[10] then redis.call('HDEL', KEYS[1], 'reserved') end  -- a held slot is good for one delivery
 redis.call('ZADD', KEYS[2], lease_until, ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])

@@ -207,9 +207,19 @@ def test_secrets_never_show_in_repr_str_or_dumps(write_config):
     assert "**********" in repr(settings)
 
 
-def test_a_lease_shorter_than_three_calls_is_refused_at_startup(monkeypatch, tmp_path):
+def test_a_lease_shorter_than_two_call_deadlines_is_refused_at_startup(monkeypatch, tmp_path):
     config = tmp_path / "ordercmd.toml"
-    config.write_text("lease_s = 40\n" + FASTPOD)
+    config.write_text("lease_s = 19\n" + FASTPOD)
     monkeypatch.setenv("ORDERCMD_CONFIG", str(config))
-    with pytest.raises(ConfigError, match=r"lease_s \(40\) must exceed 3 x accounts.pod.timeout_s"):
+    refused = r"lease_s \(19\) must be at least 2 x accounts.pod.timeout_s \(10\)"
+    with pytest.raises(ConfigError, match=refused):
         load_settings()
+
+
+def test_the_default_lease_is_short_and_covers_a_default_call(monkeypatch, tmp_path):
+    config = tmp_path / "ordercmd.toml"
+    config.write_text(FASTPOD)
+    monkeypatch.setenv("ORDERCMD_CONFIG", str(config))
+    settings = load_settings()
+    assert settings.lease_s <= 30  # a dead worker's commands resume within about one lease
+    assert settings.lease_s >= 2 * settings.account("pod").timeout_s
