@@ -84,6 +84,13 @@ def record_detail(record: CommandRecord) -> None:
         f"  submitted {record.envelope.submitted_at:%Y-%m-%d %H:%M:%S} "
         f"from {record.envelope.source}"
     )
+    if record.running_on and record.running_since and record.lease_until:
+        console.print(
+            f"  running on {record.running_on} since {record.running_since:%Y-%m-%d %H:%M:%S}, "
+            f"lease until {record.lease_until:%H:%M:%S}",
+            markup=False,
+            soft_wrap=True,
+        )
     if record.next_attempt_at:
         console.print(f"  next attempt at {record.next_attempt_at:%Y-%m-%d %H:%M:%S}")
     if record.lane_position:

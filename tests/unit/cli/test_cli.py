@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from click.testing import Result
 from redisconn.process import pick_free_port
 from schemas import CommandState, DeadReason
 from store import keys
+from store.claims import worker_name
 from store.command_store import Claim, CommandStore
 from store.records import read_record
 from tests.factories import make_envelope
@@ -257,6 +259,20 @@ def test_status_of_an_order_lists_its_commands_oldest_first(run):
     records = json.loads(ok(run("status", "--order", "backd:acme:BO-1", "--json")))
     assert [(r["id"], r["state"]) for r in records] == [(first, "queued"), (second, "waiting")]
     assert json.loads(ok(run("status", "--order", "backd:acme:BO-404", "--json"))) == []
+
+
+def test_status_of_a_running_command_names_its_worker_and_lease(run, store):
+    command_id = submitted_id(run(*CANCEL, "--json"))
+    claim = store.claim(command_id)
+    assert isinstance(claim, Claim)
+    record = json.loads(ok(run("status", command_id, "--json")))
+    assert record["state"] == "running"
+    assert record["running_on"] == worker_name()
+    assert record["running_since"]
+    assert record["lease_until"] > record["running_since"]
+    text = ok(run("status", command_id))
+    holder = rf"running on {re.escape(worker_name())} since [\d-]+ [\d:]+, lease until [\d:]+"
+    assert re.search(holder, text)
 
 
 def test_status_of_an_unknown_command_says_so(run):

@@ -123,6 +123,18 @@ def test_the_command_page_shows_attempts_and_the_orders_commands(client, store):
     assert 'id="replay-form"' in page.text
 
 
+def test_the_command_page_of_a_running_command_shows_who_holds_it_and_until_when(client, store):
+    command_id = store.admit(make_envelope("a", order_id="O-8")).command_id
+    assert isinstance(store.claim(command_id), Claim)
+    sign_in(client, "vic")
+    page = client.get(f"/commands/{command_id}")
+    holder = re.search(r'<td id="holder">(.*?)</td>', page.text, re.DOTALL)
+    assert holder is not None
+    assert re.fullmatch(
+        r"running on <code>[^<:]+:\d+</code> since .+, lease until .+", holder.group(1)
+    )
+
+
 def test_search_by_order_id_finds_it_at_every_account(client, store):
     backd = make_dead(store, "a", order_id="O-9")
     shop = store.admit(make_envelope("b", order_id="O-9", provider="shoplazza",
