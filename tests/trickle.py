@@ -27,6 +27,7 @@ class Span:
 
     method: str
     path: str
+    body: bytes
     started: float
     ended: float | None = None
     trickled: bool = False
@@ -55,7 +56,7 @@ class _Handler(socketserver.StreamRequestHandler):
         method, path = head[0], head[1]
         headers = self._headers()
         body = self.rfile.read(int(headers.get("content-length", "0") or 0))
-        span = Span(method, path, time.monotonic())
+        span = Span(method, path, body[:4096], time.monotonic())
         with proxy.lock:
             span.trickled = proxy.trickle(method, path)
             proxy.spans.append(span)
@@ -154,6 +155,13 @@ class TrickleProxy:
     def __exit__(self, *exc: Any) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def about(order_id: str) -> Callable[[Span], str | None]:
+    """A key for ``overlapping``: the order id when a span's path or body names it."""
+    return lambda span: (
+        order_id if order_id in span.path or order_id.encode() in span.body else None
+    )
 
 
 def overlapping(spans: list[Span], key: Callable[[Span], str | None]) -> list[tuple[Span, Span]]:
