@@ -200,9 +200,9 @@ def test_bad_responses_are_classified_and_never_crash_the_worker(
 def test_a_slow_read_before_send_does_not_stall_the_command(
     sandbox, store, producer, start_worker, ordercmd_env
 ):
-    # Workers read these (the producer does not): a lease of 3 s leaves the 3 x 0.8 s the
-    # executor wants for a call, but not after a 0.7 s read-before-send as well.
-    # (settings refuse a lease of 3 x an account's timeout or less, so every account gets 0.8 s)
+    # Workers read these (the producer does not): a lease of 3 s, renewed by the heartbeat
+    # through a 0.7 s read-before-send, must still let the 0.8 s call through after it.
+    # (settings refuse a lease under 2 x an account's timeout, so every account gets 0.8 s)
     ordercmd_env.update({"ORDERCMD_LEASE_S": "3"})
     ordercmd_env.update(
         {f"ORDERCMD_ACCOUNTS__{a}__TIMEOUT_S": "0.8" for a in ("ACME", "STORE", "POD")}
