@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+import threading
 import time
 
 import fakeredis
@@ -38,7 +40,7 @@ def store() -> CommandStore:
 
 
 def claim_one(store: CommandStore, key: str = "k") -> Claim:
-    command_id = store.admit(make_envelope(key)).command_id
+    command_id = store.admit(make_envelope(key, order_id=f"O-{key}")).command_id
     claim = store.claim(command_id)
     assert isinstance(claim, Claim)
     return claim
@@ -72,6 +74,22 @@ def test_the_lease_is_renewed_while_the_delivery_works(store):
         assert store.claim(claim.command_id) == "busy"
         assert not heartbeat.failed
         assert heartbeat.left_s() > 0
+
+
+def test_one_thread_renews_every_deliverys_lease(store):
+    claims = [claim_one(store, f"k{n}") for n in range(5)]
+    first = {c.command_id: lease_until_ms(store, c) for c in claims}
+    with contextlib.ExitStack() as stack:
+        for claim in claims:
+            stack.enter_context(Heartbeat(store, claim, lease_s=LEASE_S))
+        wait_for(
+            lambda: all(
+                lease_until_ms(store, c) > first[c.command_id] + LEASE_S * 1000 for c in claims
+            ),
+            timeout_s=5,
+        )
+        renewing = [t for t in threading.enumerate() if t.name == "ordercmd-heartbeat"]
+        assert len(renewing) == 1
 
 
 def test_once_the_delivery_ends_the_lease_runs_out_and_the_command_can_be_taken(store):
