@@ -131,8 +131,9 @@ def settle_all(client: Any, command_ids: list[str], *, timeout_s: float) -> dict
 def running_claims(client: Any) -> dict[str, int]:
     """``{command id: ms left on its lease}`` of every command a delivery holds now.
 
-    ``client`` is a Redis client of the command store; times are Redis's. A claim's age is
-    the lease minus what is left of it.
+    ``client`` is a Redis client of the command store; times are Redis's. Until its first
+    renewal (the heartbeat renews a third of the lease in) a claim's age is the lease minus
+    what is left of it.
     """
     from store import keys
 
