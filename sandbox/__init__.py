@@ -3,6 +3,25 @@
 One ASGI app serves ``/backd``, ``/shoplazza/{store}``, ``/fastpod`` and the ``/_admin`` API;
 ``SandboxServer`` runs it on a free loopback port, ``main`` is the command line. Imports
 ``schemas`` only (it stands in for the outside world).
+
+Dialects (``sandbox.dialects``, set at start, by ``POST /_admin/settings``, back at reset):
+each INFERRED/ASSUMPTION line of providers.md that changes what a client sees is an option.
+
+- ``backd_refusal_status`` 200|400|409|422 — 1.7 "some business errors come back with HTTP 200
+  and ``error: true``" / rule 4 "HTTP 400/409/422, or 2xx with ``error: true``".
+- ``backd_time`` chicago|utc|offset — 1.4 "``create_date`` "2026-04-16 10:30:00" (no time
+  zone)", 1.6 "Locking (times in America/Chicago)".
+- ``backd_cancelled`` order_cancelled|cancelled|canceled — 1.5 "Exact string NOT FOUND.
+  ASSUMPTION: ... (e.g. ``order_cancelled``, ``cancelled``)".
+- ``shoplazza_refund_list`` refund_orders|records|bare_list — 2.6 "List: ``GET
+  /openapi/2022-01/orders/{id}/refund``" (shape not shown) and "``{order_financial_status,
+  order_status, records[]}``" (2025-06).
+- ``shoplazza_refund_status`` finished|pending — 2.5 "refund record status ``pending``,
+  ``finished``, ``failed``".
+- ``fastpod_errors`` mixed|laravel|status_false|ok_false — 3.6 "a 422 body is most likely
+  ``{"message": "...", "errors": {...}}`` or ``{"status": false, "message": "..."}``, and an
+  unauthenticated call likely returns 401 ``{"message": "Unauthenticated."}``"; "200 bodies
+  carry ``status: true|false``".
 """
 
 from sandbox.admin_client import SandboxAdmin
@@ -15,6 +34,7 @@ from sandbox.config import (
     DEFAULT_SHOPLAZZA_TOKEN,
     SandboxConfig,
 )
+from sandbox.dialects import NAMED as DIALECTS
 from sandbox.faults import BadResponse, FaultScope, FaultSettings
 from sandbox.orders import order_id
 from sandbox.seed import seeded_state
@@ -26,6 +46,7 @@ __all__ = [
     "DEFAULT_BACKD_SECRET_KEY",
     "DEFAULT_FASTPOD_TOKEN",
     "DEFAULT_SHOPLAZZA_TOKEN",
+    "DIALECTS",
     "BadResponse",
     "FaultScope",
     "FaultSettings",

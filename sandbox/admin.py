@@ -10,7 +10,8 @@
 - ``POST /reset`` ``{seed?, orders_per_provider?}``: fresh books, no mutations, start faults
 - ``GET /faults``; ``POST /faults`` ``{provider?, ...FaultSettings}`` replaces the faults of
   one provider (all when absent); ``DELETE /faults`` clears them all
-- ``GET /settings``; ``POST /settings`` ``RuntimeSettings`` (Shoplazza bucket, Backd rules)
+- ``GET /settings``; ``POST /settings`` ``RuntimeSettings`` (Shoplazza bucket, Backd rules, the
+  dialect options of ``sandbox.dialects``); reset puts them back to the start configuration
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 Errors reuse the envelope with ``error: true``: 401 bad keys, 400 malformed body, 404 unknown
 ``backd_order_id``. Business refusals (wrong status, refund over the total, update over the
-credit limit, no open refund to delete) come back as HTTP 200 with ``error: true`` and
-``status.code`` 422 — providers.md allows it and clients must handle it; set
-``backd_refusal_status=422`` to get a real 422 instead. Cancel sets ``order_cancelled``.
+credit limit, no open refund to delete) carry ``status.code`` 422 and come back with the HTTP
+status of the ``backd_refusal_status`` dialect (200 by default). Cancel sets the
+``backd_cancelled`` dialect's status; times follow ``backd_time`` (``sandbox.dialects``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from sandbox.common import BodyError, applied, get_state, is_number, read_object
 from sandbox.replies import backd_error, backd_ok
 from schemas import Provider
 
-CANCELLED = "order_cancelled"
 Handler = Callable[[Request, str, dict[str, Any], dict[str, Any]], Awaitable[Response]]
 
 
@@ -41,7 +40,7 @@ def _account(request: Request) -> str | None:
 
 
 def refusal(request: Request, message: str) -> JSONResponse:
-    """A business-rule refusal: HTTP 200 (configurable) with ``error: true`` and code 422."""
+    """A business-rule refusal: ``error: true``, code 422, HTTP per the dialect (200 default)."""
     return backd_error(422, message, http_status=get_state(request).config.backd_refusal_status)
 
 
@@ -64,7 +63,7 @@ async def find_order(request: Request) -> Response:
     order = state.find(Provider.BACKD, request.path_params["order_id"])
     if order is None:
         return backd_error(404, "Order not found")
-    rules.settle(order, state.now())
+    rules.settle(order, state.now(), state.config.backd_time)
     return backd_ok(_view(order))
 
 
@@ -85,7 +84,7 @@ def _mutation(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         order = state.find(Provider.BACKD, body["backd_order_id"])
         if order is None:
             return backd_error(404, "Order not found")
-        rules.settle(order, state.now())
+        rules.settle(order, state.now(), state.config.backd_time)
         return await handler(request, account, body, order)
 
     return endpoint
@@ -98,7 +97,7 @@ async def cancel_order(
     """``POST /cancel_order`` — only from ``order_placed``."""
     if order["status"] != "order_placed":
         return refusal(request, f"Order cannot be cancelled in status {order['status']}")
-    order["status"] = CANCELLED
+    order["status"] = get_state(request).config.backd_cancelled
     applied(request, Provider.BACKD, order["backd_order_id"], "cancel", account=account, body=body)
     return backd_ok(_view(order, refunds=False, merchant_status=False))
 
@@ -150,7 +149,8 @@ async def create_refund(
         return refused
     if amount > order["order_total"]:
         return refusal(request, "refund_amount exceeds the order total")
-    rules.place_refund(order, amount, get_state(request).now())
+    state = get_state(request)
+    rules.place_refund(order, amount, state.now(), state.config.backd_time)
     applied(request, Provider.BACKD, order["backd_order_id"], "refund", account=account, body=body)
     return backd_ok(_view(order))
 

@@ -5,7 +5,7 @@ Refund requests: a POST creates a ``draft`` request; a new POST while a draft is
 17:00 America/Chicago (the same weekday before 17:00, the next weekday after it, Monday after
 Friday 17:00 or the weekend); a locked request becomes ``approved``, can no longer be replaced or
 withdrawn, and the order's status becomes ``refund`` (so no further refund is accepted).
-Times in ``create_date`` and ``locked_at`` are Chicago wall-clock, without a zone, as in the docs.
+Times in ``create_date`` and ``locked_at`` are written in the ``backd_time`` dialect.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from sandbox.common import is_number
-from sandbox.formats import BACKD_TIME_FORMAT, CHICAGO, backd_time
+from sandbox.dialects import CHICAGO, BackdTime, backd_time, parse_backd_time
 
 LOCK_HOUR = 17
 AMOUNT_FIELDS = ("order_total", "cart_amount", "tax_amount", "shipping_amount", "discount_amount")
@@ -36,13 +36,10 @@ def lock_time(created: datetime) -> datetime:
     return datetime.combine(target, time(LOCK_HOUR), CHICAGO)
 
 
-def settle(order: dict[str, Any], now: datetime) -> None:
+def settle(order: dict[str, Any], now: datetime, style: BackdTime) -> None:
     """Lock every draft past its lock time; a locked refund moves the order to ``refund``."""
     for refund in order["refunds"]:
-        locked_at = datetime.strptime(refund["locked_at"], BACKD_TIME_FORMAT).replace(
-            tzinfo=CHICAGO
-        )
-        if refund["status"] == "draft" and locked_at <= now:
+        if refund["status"] == "draft" and parse_backd_time(refund["locked_at"], style) <= now:
             refund["status"] = "approved"
             order["status"] = "refund"
 
@@ -52,7 +49,7 @@ def open_request(order: dict[str, Any]) -> dict[str, Any] | None:
     return next((r for r in order["refunds"] if r["status"] == "draft"), None)
 
 
-def place_refund(order: dict[str, Any], amount: float, now: datetime) -> None:
+def place_refund(order: dict[str, Any], amount: float, now: datetime, style: BackdTime) -> None:
     """Open a refund request for ``amount``, declining the open one it replaces."""
     current = open_request(order)
     if current is not None:
@@ -60,9 +57,9 @@ def place_refund(order: dict[str, Any], amount: float, now: datetime) -> None:
     order["refunds"].append(
         {
             "amount": amount,
-            "create_date": backd_time(now),
+            "create_date": backd_time(now, style),
             "status": "draft",
-            "locked_at": backd_time(lock_time(now)),
+            "locked_at": backd_time(lock_time(now), style),
         }
     )
 

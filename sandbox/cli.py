@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
+from sandbox.dialects import DIALECT_FIELDS, NAMED
 from sandbox.faults import FaultSettings
 from sandbox.server import quiet_dropped_replies
 from schemas import Provider
@@ -55,10 +56,30 @@ def build_parser() -> argparse.ArgumentParser:
     add("--fastpod-token", action="append", default=[])
     add("--bucket-size", type=int, default=40, help="Shoplazza leaky bucket size per store")
     add("--leak-per-s", type=float, default=2.0, help="Shoplazza bucket leak rate")
-    add("--backd-refusal-status", type=int, default=200, choices=[200, 422])
     add("--log-level", default="info")
+    _dialect_flags(parser)
     _fault_flags(parser)
     return parser
+
+
+def _dialect_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "dialect (open details of providers.md; see sandbox.dialects)"
+    )
+    add = group.add_argument
+    add("--dialect", choices=sorted(NAMED), help="a named set of the options below")
+    add("--backd-refusal-status", type=int, choices=[200, 400, 409, 422])
+    add("--backd-time", choices=["chicago", "utc", "offset"])
+    add("--backd-cancelled", choices=["order_cancelled", "cancelled", "canceled"])
+    add("--shoplazza-refund-list", choices=["refund_orders", "records", "bare_list"])
+    add("--shoplazza-refund-status", choices=["finished", "pending"])
+    add("--fastpod-errors", choices=["mixed", "laravel", "status_false", "ok_false"])
+
+
+def _dialect(args: argparse.Namespace) -> dict[str, object]:
+    chosen = dict(NAMED[args.dialect]) if args.dialect else {}
+    flags = {name: getattr(args, name) for name in DIALECT_FIELDS}
+    return chosen | {name: value for name, value in flags.items() if value is not None}
 
 
 def _faults(args: argparse.Namespace) -> FaultSettings:
@@ -92,9 +113,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         "fastpod_tokens": args.fastpod_token or None,
         "shoplazza_bucket_size": args.bucket_size,
         "shoplazza_leak_per_s": args.leak_per_s,
-        "backd_refusal_status": args.backd_refusal_status,
         "faults": dict.fromkeys(providers, faults),
-    }
+    } | _dialect(args)
     return SandboxConfig.model_validate({k: v for k, v in values.items() if v is not None})
 
 

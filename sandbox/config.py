@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sandbox.dialects import (
+    BackdCancelled,
+    BackdRefusalStatus,
+    BackdTime,
+    FastpodErrors,
+    ShoplazzaRefundList,
+    ShoplazzaRefundStatus,
+)
 from sandbox.faults import FaultSettings
 from schemas import Provider
 
@@ -28,9 +36,9 @@ class SandboxConfig(BaseModel):
         fastpod_tokens: FastPOD bearer tokens.
         shoplazza_bucket_size: leaky-bucket capacity per store.
         shoplazza_leak_per_s: requests drained from each store's bucket per second.
-        backd_refusal_status: HTTP status of a Backd business refusal (wrong state, over
-            limit, locked refund); 200 by default, with ``error: true`` in the envelope.
         backd_credit_limit: highest ``order_total`` an update may raise an order to.
+        backd_refusal_status, backd_time, backd_cancelled, shoplazza_refund_list,
+            shoplazza_refund_status, fastpod_errors: the dialect (``sandbox.dialects``).
         faults: initial fault settings per provider.
     """
 
@@ -45,17 +53,27 @@ class SandboxConfig(BaseModel):
     fastpod_tokens: list[str] = Field(default_factory=lambda: [DEFAULT_FASTPOD_TOKEN])
     shoplazza_bucket_size: int = Field(default=DEFAULT_BUCKET_SIZE, ge=1)
     shoplazza_leak_per_s: float = Field(default=DEFAULT_LEAK_PER_S, gt=0)
-    backd_refusal_status: int = Field(default=200, ge=200, le=499)
     backd_credit_limit: float = Field(default=1_000_000.0, gt=0)
+    backd_refusal_status: BackdRefusalStatus = 200
+    backd_time: BackdTime = "chicago"
+    backd_cancelled: BackdCancelled = "order_cancelled"
+    shoplazza_refund_list: ShoplazzaRefundList = "refund_orders"
+    shoplazza_refund_status: ShoplazzaRefundStatus = "finished"
+    fastpod_errors: FastpodErrors = "mixed"
     faults: dict[Provider, FaultSettings] = Field(default_factory=dict)
 
 
 class RuntimeSettings(BaseModel):
-    """The provider rules ``POST /_admin/settings`` may change while the sandbox runs."""
+    """The provider rules and dialect ``POST /_admin/settings`` may change while it runs."""
 
     model_config = ConfigDict(extra="forbid")
 
     shoplazza_bucket_size: int | None = Field(default=None, ge=1)
     shoplazza_leak_per_s: float | None = Field(default=None, gt=0)
-    backd_refusal_status: int | None = Field(default=None, ge=200, le=499)
     backd_credit_limit: float | None = Field(default=None, gt=0)
+    backd_refusal_status: BackdRefusalStatus | None = None
+    backd_time: BackdTime | None = None
+    backd_cancelled: BackdCancelled | None = None
+    shoplazza_refund_list: ShoplazzaRefundList | None = None
+    shoplazza_refund_status: ShoplazzaRefundStatus | None = None
+    fastpod_errors: FastpodErrors | None = None

@@ -3,8 +3,9 @@
 Requests need ``Accept: application/json`` (406 otherwise) and a known bearer token (401
 ``{"message": "Unauthenticated."}``). GET returns the bare order; mutations return
 ``{status, message, data}``. Cancel and PUT work only in draft/new_order/on_hold, the status
-endpoint only moves draft/on_hold to new_order; otherwise 422 with Laravel ``errors``. There is
-no refund endpoint: every other path answers Laravel's JSON 404.
+endpoint only moves draft/on_hold to new_order; otherwise a refusal in the ``fastpod_errors``
+dialect's shape (``sandbox.dialects``). There is no refund endpoint: every other path answers
+Laravel's JSON 404.
 """
 
 from __future__ import annotations
@@ -50,9 +51,22 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     return run
 
 
-def _wrong_state(order: dict[str, Any], action: str) -> JSONResponse:
+def refusal(request: Request, message: str, errors: dict[str, list[str]]) -> JSONResponse:
+    """A refusal (wrong state, invalid body) in the ``fastpod_errors`` dialect's shape."""
+    match get_state(request).config.fastpod_errors:
+        case "laravel":
+            return JSONResponse({"message": message, "errors": errors}, status_code=422)
+        case "status_false":
+            return JSONResponse({"status": False, "message": message}, status_code=422)
+        case "ok_false":
+            return JSONResponse({"status": False, "message": message})
+        case _:
+            return fastpod_error(422, message, errors)
+
+
+def _wrong_state(request: Request, order: dict[str, Any], action: str) -> JSONResponse:
     message = f"The order cannot be {action} in status {order['order_status']}."
-    return fastpod_error(422, message, {"order_status": [message]})
+    return refusal(request, message, {"order_status": [message]})
 
 
 def _now(request: Request) -> str:
@@ -80,7 +94,7 @@ async def get_order(request: Request, order: dict[str, Any]) -> Response:
 async def cancel_order(request: Request, order: dict[str, Any]) -> Response:
     """``POST /v1/orders/{id}/cancel`` (no body)."""
     if order["order_status"] not in rules.EDITABLE:
-        return _wrong_state(order, "cancelled")
+        return _wrong_state(request, order, "cancelled")
     at = _now(request)
     order.update(order_status="cancelled", cancelled_at=at, updated_at=at)
     _applied(request, order, "cancel", None)
@@ -94,10 +108,10 @@ async def update_order(request: Request, order: dict[str, Any]) -> Response:
     if isinstance(body, Response):
         return body
     if order["order_status"] not in rules.EDITABLE:
-        return _wrong_state(order, "updated")
+        return _wrong_state(request, order, "updated")
     errors = rules.update_errors(body)
     if errors:
-        return fastpod_error(422, rules.laravel_message(errors), errors)
+        return refusal(request, rules.laravel_message(errors), errors)
     rules.apply_update(order, body, _now(request))
     _applied(request, order, "update", body)
     return fastpod_ok("Order updated successfully.", order)
@@ -111,9 +125,9 @@ async def update_status(request: Request, order: dict[str, Any]) -> Response:
         return body
     if body.get("order_status") != "new_order":
         errors = {"order_status": ["The selected order status is invalid."]}
-        return fastpod_error(422, errors["order_status"][0], errors)
+        return refusal(request, errors["order_status"][0], errors)
     if order["order_status"] not in {"draft", "on_hold"}:
-        return _wrong_state(order, "moved to new_order")
+        return _wrong_state(request, order, "moved to new_order")
     rules.set_status(order, "new_order", _now(request))
     _applied(request, order, "status", body)
     return fastpod_ok("Order status updated successfully.", order)

@@ -1,17 +1,8 @@
-"""Each provider's timestamp format (and Backd's America/Chicago wall clock)."""
+"""Shoplazza's and FastPOD's timestamp formats (Backd's, a dialect, are in ``sandbox.dialects``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
-CHICAGO = ZoneInfo("America/Chicago")
-BACKD_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-
-
-def backd_time(at: datetime) -> str:
-    """Backd's zone-less Chicago timestamp (``2026-04-16 10:30:00``)."""
-    return at.astimezone(CHICAGO).strftime(BACKD_TIME_FORMAT)
 
 
 def shoplazza_time(at: datetime) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sandbox.dialects import BackdTime, backd_time
 from sandbox.formats import fastpod_time, shoplazza_time
 from schemas import Provider
 
@@ -24,11 +25,16 @@ def order_id(provider: Provider, n: int) -> str:
             return f"F237-{n:06d}"
 
 
-def make_order(provider: Provider, n: int, state: str) -> Order:
-    """A complete, self-consistent order ``n`` of ``provider`` in ``state``."""
+def make_order(
+    provider: Provider, n: int, state: str, *, backd_style: BackdTime = "chicago"
+) -> Order:
+    """A complete, self-consistent order ``n`` of ``provider`` in ``state``.
+
+    ``backd_style`` is the dialect Backd's ``create_date`` is written in.
+    """
     match provider:
         case Provider.BACKD:
-            return _backd(n, state)
+            return _backd(n, state, backd_style)
         case Provider.SHOPLAZZA:
             return _shoplazza(n, state)
         case Provider.FASTPOD:
@@ -42,13 +48,13 @@ def _backd_contact(n: int) -> Order:
     return contact | {"address": address | {"zipcode": "78704", "country": "USA"}}
 
 
-def _backd(n: int, state: str) -> Order:
+def _backd(n: int, state: str, style: BackdTime) -> Order:
     qty, unit_price = 1 + n % 3, 1000 * (1 + n % 5)
     cart, tax, shipping = qty * unit_price, 10 * (n % 4), 50
     created = _BASE_TIME + timedelta(minutes=n)
     return {
         "backd_order_id": order_id(Provider.BACKD, n),
-        "create_date": created.strftime("%Y-%m-%d %H:%M:%S"),
+        "create_date": backd_time(created, style),
         "order_total": cart + tax + shipping,
         "cart_amount": cart,
         "tax_amount": tax,

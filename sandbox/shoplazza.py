@@ -3,7 +3,8 @@
 Every store name is accepted and all stores share one order book; the leaky bucket is per store.
 Checks run in this order: ``Access-Token`` (401), the store's bucket (429 + ``Retry-After``),
 ``Content-Type: application/json`` on a non-empty body (400), the order (404), its state (406).
-Cancel works from opened/placed; update from opened/placed/finished.
+Cancel works from opened/placed; update from opened/placed/finished. The refund list's shape
+and a new refund record's status follow the dialect (``sandbox.dialects``).
 """
 
 from __future__ import annotations
@@ -119,17 +120,17 @@ async def full_refund(request: Request, order: dict[str, Any], body: dict[str, A
     """``POST .../orders/{id}/refund`` (no body): refunds everything still refundable."""
     rules.check_refundable(order)
     at = shoplazza_time(get_state(request).now())
-    record = rules.apply_refund(order, rules.refundable(order), [], at)
+    status = get_state(request).config.shoplazza_refund_status
+    record = rules.apply_refund(order, rules.refundable(order), [], at, status)
     _applied(request, order, "refund", body or None)
     return JSONResponse(record)
 
 
 @endpoint
 async def list_refunds(request: Request, order: dict[str, Any], body: dict[str, Any]) -> Response:
-    """``GET .../orders/{id}/refund``: the order's refund records."""
-    records = [r | {"order": rules.summary(order)} for r in order["refunds"]]
-    payload = {"order_financial_status": order["financial_status"], "records": records}
-    return JSONResponse(payload | {"order_status": order["status"]})
+    """``GET .../orders/{id}/refund``: the order's refund records (shape: the dialect's)."""
+    shape = get_state(request).config.shoplazza_refund_list
+    return JSONResponse(rules.listing(order, shape))
 
 
 @endpoint
@@ -137,7 +138,9 @@ async def partial_refund(request: Request, order: dict[str, Any], body: dict[str
     """``POST .../orders/{id}/partial_refund`` ``{is_return, price, line_items}``."""
     price, lines = rules.parse_partial(order, body)
     at = shoplazza_time(get_state(request).now())
-    record = rules.apply_refund(order, price, lines, at)
+    record = rules.apply_refund(
+        order, price, lines, at, get_state(request).config.shoplazza_refund_status
+    )
     _applied(request, order, "partial_refund", body)
     return JSONResponse(record)
 

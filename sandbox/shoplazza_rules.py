@@ -1,8 +1,9 @@
 """Shoplazza business rules: money strings, refund eligibility, refund records, order updates.
 
 A refund needs ``financial_status`` paid or partially_refunded and money left to refund (else
-406); cancelled orders can still be refunded (cancel does not refund). Refunds finish at once:
-``total_refund_price`` grows and ``financial_status`` becomes partially_refunded or refunded.
+406); cancelled orders can still be refunded (cancel does not refund). ``total_refund_price``
+grows at once; a ``finished`` record makes ``financial_status`` partially_refunded or refunded,
+a ``pending`` one (the ``shoplazza_refund_status`` dialect) makes it refunding.
 """
 
 from __future__ import annotations
@@ -88,29 +89,31 @@ def _line_items(order: dict[str, Any], lines: Any) -> list[dict[str, Any]]:
 
 
 def apply_refund(
-    order: dict[str, Any], price: Decimal, lines: list[dict[str, Any]], at: str, note: str = ""
+    order: dict[str, Any], price: Decimal, lines: list[dict[str, Any]], at: str, status: str
 ) -> dict[str, Any]:
-    """Record a finished refund of ``price`` on ``order``; return the refund-order object."""
+    """Record a refund of ``price`` in ``status`` on ``order``; return the refund-order object."""
     total = Decimal(order["total_refund_price"]) + price
     order["total_refund_price"] = money(total)
     full = total >= Decimal(order["total_price"])
     order["financial_status"] = "refunded" if full else "partially_refunded"
+    if status == "pending":
+        order["financial_status"] = "refunding"
     order["refund_status"] = order["financial_status"]
     order["updated_at"] = at
     k = len(order["refunds"]) + 1
     record = {
         "id": f"{order['id']}-R{k}",
-        "status": "finished",
+        "status": status,
         "number": f"{order['number']}-S{k}",
         "created_at": at,
-        "note": note,
+        "note": "",
         "refund_fail_reason": "",
         "all_refunded": full,
-        "refund_status": "finished",
+        "refund_status": status,
         "refunds": {
             "id": f"{order['id']}-RF{k}",
             "order_id": order["id"],
-            "note": note,
+            "note": "",
             "refund_price": money(price),
             "currency": order["currency"],
             "created_at": at,
@@ -120,6 +123,31 @@ def apply_refund(
     }
     order["refunds"].append(record)
     return record | {"order": summary(order)}
+
+
+def listing(order: dict[str, Any], shape: str) -> Any:
+    """The body of ``GET .../refund`` in the ``shoplazza_refund_list`` dialect's ``shape``."""
+    if shape == "records":
+        records: list[Any] = [_flat(r) for r in order["refunds"]]
+    else:
+        records = [r | {"order": summary(order)} for r in order["refunds"]]
+    if shape == "bare_list":
+        return records
+    envelope = {"order_financial_status": order["financial_status"], "records": records}
+    return envelope | {"order_status": order["status"]}
+
+
+def _flat(record: dict[str, Any]) -> dict[str, Any]:
+    """A 2025-06-style flat refund record."""
+    money_part = record["refunds"]
+    return {
+        "id": record["id"],
+        "status": record["status"],
+        "refund_total": money_part["refund_price"],
+        "currency": money_part["currency"],
+        "created_at": record["created_at"],
+        "note": record["note"],
+    }
 
 
 def summary(order: dict[str, Any]) -> dict[str, Any]:

@@ -71,7 +71,10 @@ class SandboxState:
         self.config = config or self.config
         self.rng = random.Random(self.config.seed)
         count = self.config.orders_per_provider
-        self.orders = {p: seed_orders(p, count) for p in Provider}
+        style = self.config.backd_time
+        self.orders = {p: seed_orders(p, count, style) for p in Provider}
+        for order in self.orders[Provider.BACKD].values():
+            order["status"] = self._backd_status(order["status"])
         self._next_n = dict.fromkeys(Provider, count + 1)
         self.mutations: list[Mutation] = []
         self.requests: dict[Provider, Counter[str]] = {p: Counter() for p in Provider}
@@ -117,12 +120,19 @@ class SandboxState:
             )
         n = self._next_n[provider]
         self._next_n[provider] = n + 1
-        order = make_order(provider, n, state) | (fields or {})
+        order = make_order(provider, n, state, backd_style=self.config.backd_time)
+        order |= fields or {}
         order[STATE_FIELD[provider]] = state
+        if provider is Provider.BACKD:
+            order["status"] = self._backd_status(state)
         oid = oid or order_id(provider, n)
         order["backd_order_id" if provider is Provider.BACKD else "id"] = oid
         self.orders[provider][oid] = order
         return order
+
+    def _backd_status(self, state: str) -> str:
+        """``state``, with any cancelled spelling turned into the dialect's."""
+        return self.config.backd_cancelled if "cancel" in state else state
 
     def record(
         self,

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from sandbox import SandboxConfig, SandboxState, create_app
 from sandbox.backd_rules import lock_time
-from sandbox.formats import CHICAGO
+from sandbox.dialects import CHICAGO
 from sandbox.testing import FakeClock, backd_headers
 
 PLACED, CONFIRMED, TERMS = "BO-000001", "BO-000002", "BO-000005"
