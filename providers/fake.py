@@ -11,6 +11,7 @@ from providers.errors import OrderNotFound, ProviderError
 from schemas import (
     AnyCommand,
     CancelOrder,
+    Fingerprint,
     OrderSnapshot,
     ProviderReceipt,
     Reconciliation,
@@ -59,20 +60,39 @@ class FakeProvider:
         fields = dict(self.fields[order_id])
         return OrderSnapshot(order_id=order_id, status=self.statuses[order_id], raw=fields)
 
-    def cancel(self, command: CancelOrder, *, idempotency_key: str) -> ProviderReceipt:
+    def reads_first(self, command: AnyCommand) -> bool:
+        """Never: the fake needs nothing from the order to send."""
+        return False
+
+    def fingerprint(self, command: AnyCommand, order: OrderSnapshot) -> Fingerprint | None:
+        """None: the fake keeps no refund records."""
+        return None
+
+    def cancel(
+        self, command: CancelOrder, *, idempotency_key: str, order: OrderSnapshot | None = None
+    ) -> ProviderReceipt:
         """Cancel: the status becomes ``cancelled``."""
         return self._mutate("cancel", command, idempotency_key, status="cancelled")
 
-    def update(self, command: UpdateOrder, *, idempotency_key: str) -> ProviderReceipt:
+    def update(
+        self, command: UpdateOrder, *, idempotency_key: str, order: OrderSnapshot | None = None
+    ) -> ProviderReceipt:
         """Update: the patch's fields are set."""
         return self._mutate("update", command, idempotency_key, changes=command.changes.changed())
 
-    def refund(self, command: RefundOrder, *, idempotency_key: str) -> ProviderReceipt:
+    def refund(
+        self, command: RefundOrder, *, idempotency_key: str, order: OrderSnapshot | None = None
+    ) -> ProviderReceipt:
         """Refund: the status becomes ``refunded``."""
         return self._mutate("refund", command, idempotency_key, status="refunded")
 
     def reconcile(
-        self, command: AnyCommand, order: OrderSnapshot, *, since: datetime | None = None
+        self,
+        command: AnyCommand,
+        order: OrderSnapshot,
+        *,
+        since: datetime | None = None,
+        before: Fingerprint | None = None,
     ) -> Reconciliation:
         """Done when the target status (or every patched field) is there; closed orders refuse."""
         target = {"cancel": "cancelled", "refund": "refunded"}.get(command.kind)

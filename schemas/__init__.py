@@ -11,6 +11,7 @@ from schemas.commands import (
     UpdateOrder,
 )
 from schemas.envelope import CommandEnvelope, content_digest, derived_key
+from schemas.evidence import Fingerprint, ReadNote, ReadPurpose, ReadShowed, RefundPrint
 from schemas.outcomes import OrderSnapshot, ProviderReceipt, Reconciliation, Verdict
 from schemas.patches import (
     PATCH_MODELS,
@@ -48,13 +49,18 @@ __all__ = [
     "CommandState",
     "DeadReason",
     "FastpodPatch",
+    "Fingerprint",
     "OrderPatch",
     "OrderSnapshot",
     "Provider",
     "ProviderReceipt",
+    "ReadNote",
+    "ReadPurpose",
+    "ReadShowed",
     "Reconciliation",
     "RefundLine",
     "RefundOrder",
+    "RefundPrint",
     "ShoplazzaPatch",
     "UpdateOrder",
     "Verdict",

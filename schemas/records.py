@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.envelope import CommandEnvelope
+from schemas.evidence import Fingerprint, ReadNote
 
 
 class CommandState(StrEnum):
@@ -65,6 +66,8 @@ class Attempt(BaseModel):
     message: str = ""  # the provider's own message, trimmed
     reconciled: str | None = None  # what a read of the order found, when one was made
     retry_in_s: float | None = None
+    read: ReadNote | None = None  # the attempt's one read of the order, if it made one
+    fingerprint: Fingerprint | None = None  # refund records held before this attempt's send
 
 
 class CommandRecord(BaseModel):

@@ -7,7 +7,7 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from schemas import CommandEnvelope
+from schemas import CommandEnvelope, Fingerprint
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Claim:
     breaker_clean: bool = False  # gated on a closed breaker with no failures counted
     # time.monotonic() just before the claim was sent: the lease lasts at least lease_s from it
     sent_monotonic: float = 0.0
+    fingerprint: Fingerprint | None = None  # refund records held before the first send
 
 
 @dataclass(frozen=True)
@@ -74,4 +75,9 @@ def claimed(
         recorded_attempts=int(recorded),
         breaker_clean=int(fields[8]) == 1,
         sent_monotonic=sent_monotonic,
+        fingerprint=_fingerprint(fields[9] if len(fields) > 9 else ""),
     )
+
+
+def _fingerprint(text: str) -> Fingerprint | None:
+    return Fingerprint.model_validate_json(text) if text else None

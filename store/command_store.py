@@ -215,6 +215,7 @@ class CommandStore:
                 message[:500],
                 claim.envelope.command.provider,
                 claim.envelope.command.kind,
+                _fingerprint(attempt),
             ],
         )
         if reply[0] == "fenced":
@@ -277,3 +278,10 @@ class CommandStore:
     def order_ids(self, lane: str) -> list[str]:
         """Every command admitted for an order, oldest first."""
         return [str(i) for i in self.client.zrange(keys.order_history(lane), 0, -1)]
+
+
+def _fingerprint(attempt: Attempt | None) -> str:
+    """The attempt's refund fingerprint as the store keeps it ('' when it has none)."""
+    if attempt is None or attempt.fingerprint is None:
+        return ""
+    return attempt.fingerprint.model_dump_json()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas import Attempt, AttemptOutcome, CommandState, DeadReason
+from schemas import Attempt, AttemptOutcome, CommandState, DeadReason, Fingerprint, ReadNote
 from store.command_store import Spend
 
 
@@ -24,6 +24,8 @@ class Decision:
     spend: Spend = Spend.NOTHING
     reconcile_first: bool = False
     record_attempt: bool = True  # False when the provider was not called (lease too short)
+    read: ReadNote | None = None  # the attempt's one read of the order
+    fingerprint: Fingerprint | None = None  # refund records the read showed, kept for later
 
 
 def succeeded(message: str, http_status: int | None) -> Decision:
@@ -112,5 +114,7 @@ def to_attempt(
             "retry_in_s": round(decision.delay_s, 3)
             if decision.state is CommandState.RETRYING
             else None,
+            "read": decision.read,
+            "fingerprint": decision.fingerprint,
         }
     )

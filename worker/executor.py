@@ -1,15 +1,16 @@
 """Runs one delivery of a command: claim, read when in doubt, call the provider, record.
 
-The happy path makes one provider call. A read of the order comes first only when an
-earlier delivery may have reached the provider (a timeout, a dropped reply, a dead worker),
-and after a 422/409/423/405/406, to tell "already done" and "never possible" from "try again".
+The happy path makes one provider call (plus the read an adapter needs for its data). An
+attempt reads the order at most once (``worker.reads``): before sending when the call needs
+the order or an earlier delivery may have reached the provider (a timeout, a dropped reply, a
+dead worker), else after a refusal, to tell "already done" and "never possible" from "try
+again" before anything is final. Auth failures and unknown orders are final without a read.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import replace
-from datetime import datetime
 
 import structlog
 
@@ -17,8 +18,8 @@ from providers import OrderProvider
 from providers.errors import (
     ConfigError,
     FenceClosed,
-    NotAllowed,
     PermanentError,
+    ProviderError,
     RateLimited,
     TransientError,
     Unprocessable,
@@ -31,10 +32,11 @@ from schemas import (
     CancelOrder,
     CommandState,
     DeadReason,
+    OrderSnapshot,
     ProviderReceipt,
+    ReadPurpose,
     RefundOrder,
     UpdateOrder,
-    Verdict,
 )
 from store.clock import from_ms, utcnow
 from store.command_store import Claim, LeaseLost, OtherAccount, Parked
@@ -44,6 +46,7 @@ from worker import decisions
 from worker.decisions import Decision
 from worker.failures import error_name, permanent, rate_limited, transient
 from worker.heartbeat import Heartbeat
+from worker.reads import AttemptRead, needs_read
 from worker.runtime import Runtime
 
 log = structlog.get_logger("ordercmd.worker")
@@ -159,8 +162,16 @@ def decide(claim: Claim, runtime: Runtime, started: float) -> Decision:
 
 
 def _decide(claim: Claim, runtime: Runtime, started: float) -> Decision:
+    reads: list[AttemptRead] = []
+    decision = _classified(claim, runtime, started, reads)
+    return reads[0].stamp(decision) if reads else decision
+
+
+def _classified(
+    claim: Claim, runtime: Runtime, started: float, reads: list[AttemptRead]
+) -> Decision:
     try:
-        return _attempt(claim, runtime, started)
+        return _attempt(claim, runtime, started, reads)
     except FenceClosed:  # the lease cannot be kept: give the command back, no attempt spent
         return decisions.lease_too_short(reconcile_first=claim.reconcile_first)
     except RateLimited as exc:
@@ -178,14 +189,18 @@ def _decide(claim: Claim, runtime: Runtime, started: float) -> Decision:
         return transient(unexpected, claim, runtime)
 
 
-def _attempt(claim: Claim, runtime: Runtime, started: float) -> Decision:
+def _attempt(claim: Claim, runtime: Runtime, started: float, reads: list[AttemptRead]) -> Decision:
     command = claim.envelope.command
     provider = runtime.provider_for(command.account)
     since = from_ms(claim.first_claim_ms)
+    read = AttemptRead(provider, command, since, claim.reconcile_first, claim.fingerprint)
+    reads.append(read)
+    if claim.reconcile_first or provider.reads_first(command):
+        read.read(ReadPurpose.AFTER_DOUBT if claim.reconcile_first else ReadPurpose.BEFORE_SEND)
+        settled = read.settled()
+        if settled is not None:
+            return settled
     if claim.reconcile_first:
-        found, _ = _reconcile(provider, command, since)
-        if found is not None:
-            return found
         # the read may have been slow: the call gets a whole lease of its own, or none at all
         if not runtime.store.extend_lease(claim):
             return decisions.lease_too_short(reconcile_first=True)
@@ -193,45 +208,42 @@ def _attempt(claim: Claim, runtime: Runtime, started: float) -> Decision:
     if not _lease_allows_call(claim, runtime, started):
         return decisions.lease_too_short(reconcile_first=claim.reconcile_first)
     try:
-        receipt = _send(provider, command, claim.envelope.idempotency_key)
-    except (Unprocessable, NotAllowed) as exc:
-        found, note = _reconcile(provider, command, since)
-        if found is None:
-            found = (
-                transient(exc, claim, runtime) if isinstance(exc, Unprocessable) else permanent(exc)
-            )
-        return replace(found, http_status=exc.status_code, error=error_name(exc), reconciled=note)
+        receipt = _send(provider, command, claim.envelope.idempotency_key, read.order)
+    except ProviderError as exc:
+        if not needs_read(exc):
+            raise
+        return _refused(exc, claim, runtime, read)
     return decisions.succeeded(receipt.message or receipt.operation, receipt.http_status)
 
 
-def _send(provider: OrderProvider, command: AnyCommand, key: str) -> ProviderReceipt:
+def _refused(exc: ProviderError, claim: Claim, runtime: Runtime, read: AttemptRead) -> Decision:
+    """A refusal is final only after a read: the goal may be met, or the order rule it out.
+
+    The attempt's read before sending counts (at most one read per attempt); what it or the
+    read made now shows decides: done -> ``already_done``; impossible -> dead with the
+    adapter's reason; still pending -> the 422 rule (retry) or dead with the provider's words.
+    """
+    if read.note is None:
+        read.read(ReadPurpose.AFTER_REFUSAL)
+        settled = read.settled()
+        if settled is not None:
+            return replace(settled, http_status=exc.status_code, error=error_name(exc))
+    if isinstance(exc, Unprocessable):
+        return transient(exc, claim, runtime)
+    assert isinstance(exc, PermanentError)
+    return permanent(exc)
+
+
+def _send(
+    provider: OrderProvider, command: AnyCommand, key: str, order: OrderSnapshot | None
+) -> ProviderReceipt:
     match command:
         case CancelOrder():
-            return provider.cancel(command, idempotency_key=key)
+            return provider.cancel(command, idempotency_key=key, order=order)
         case UpdateOrder():
-            return provider.update(command, idempotency_key=key)
+            return provider.update(command, idempotency_key=key, order=order)
         case RefundOrder():
-            return provider.refund(command, idempotency_key=key)
-
-
-def _reconcile(
-    provider: OrderProvider, command: AnyCommand, since: datetime
-) -> tuple[Decision | None, str]:
-    """Read the order: a decision when that settles the command (else ``None``), and a note.
-
-    An order that can no longer reach the target state dead-letters as ``rejected`` (the
-    read shows the command did not take effect), unless the adapter names another reason,
-    e.g. ``ambiguous`` when it cannot tell whether an earlier refund landed.
-    """
-    order = provider.find(command.order_id)
-    found = provider.reconcile(command, order, since=since)
-    note = f"order {order.status}: {found.message}"
-    if found.verdict is Verdict.DONE:
-        return decisions.already_done(note), note
-    if found.verdict is Verdict.IMPOSSIBLE:
-        reason = found.reason or DeadReason.REJECTED
-        return decisions.dead(reason, found.message, reconciled=note), note
-    return None, note
+            return provider.refund(command, idempotency_key=key, order=order)
 
 
 def _lease_allows_call(claim: Claim, runtime: Runtime, started: float) -> bool:

@@ -2,26 +2,41 @@
 
 Backd's rules (providers.md 1.5): cancel and update only while ``order_placed``; refund only
 while ``order_confirmed``; at most one active refund request, whose entries sit in
-``refunds[]``.
+``refunds[]``. Their ``create_date`` has no zone in the docs' example (and may carry an offset):
+a refund is told apart by the fingerprint of ``refunds[]``, never by reading the date in an
+assumed zone (``providers.reconcile``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime
 from decimal import Decimal
 from typing import assert_never
-from zoneinfo import ZoneInfo
 
 from providers.http import decimal_of, fields_match
-from providers.reconcile import RefundRecords, done, impossible, pending, recorded_refund
-from schemas import AnyCommand, CancelOrder, OrderSnapshot, Reconciliation, RefundOrder, UpdateOrder
+from providers.reconcile import (
+    RefundRecords,
+    ambiguous,
+    done,
+    fingerprint,
+    impossible,
+    pending,
+    refund_match,
+)
+from schemas import (
+    AnyCommand,
+    CancelOrder,
+    Fingerprint,
+    OrderSnapshot,
+    Reconciliation,
+    RefundOrder,
+    UpdateOrder,
+)
 
 PLACED = "order_placed"  # the only state that can be cancelled or updated
 CONFIRMED = "order_confirmed"  # the only state that can be refunded
 DECLINED = "declined"  # INFERRED: a replaced or withdrawn refund request
 REFUNDS = RefundRecords(created_field="create_date", void_status=DECLINED)  # in ``refunds[]``
-# ASSUMPTION: Backd writes times without a zone; its refund locking rules use Chicago time.
-TIMESTAMP_TZ: tzinfo = ZoneInfo("America/Chicago")
 
 
 def is_cancelled(status: str) -> bool:
@@ -34,15 +49,15 @@ def reconcile(
     order: OrderSnapshot,
     *,
     since: datetime | None = None,
-    timestamp_tz: tzinfo = TIMESTAMP_TZ,
+    before: Fingerprint | None = None,
 ) -> Reconciliation:
-    """Whether ``order`` shows ``command`` done, still pending, or impossible.
+    """Whether ``order`` shows ``command`` done, still pending, impossible or ambiguous.
 
     Args:
         command: The command being executed.
         order: The order as ``find`` read it.
         since: When the first attempt that may have reached Backd started.
-        timestamp_tz: The zone of Backd's zone-less ``create_date`` values.
+        before: The fingerprint of ``refunds[]`` taken before the first refund was sent.
     """
     match command:
         case CancelOrder():
@@ -50,7 +65,7 @@ def reconcile(
         case UpdateOrder():
             return _update(command, order)
         case RefundOrder():
-            return _refund(command, order, since, timestamp_tz)
+            return _refund(command, order, since, before)
         case _:
             assert_never(command)
 
@@ -81,12 +96,19 @@ def _update(command: UpdateOrder, order: OrderSnapshot) -> Reconciliation:
 
 
 def _refund(
-    command: RefundOrder, order: OrderSnapshot, since: datetime | None, timestamp_tz: tzinfo
+    command: RefundOrder, order: OrderSnapshot, since: datetime | None, before: Fingerprint | None
 ) -> Reconciliation:
     wanted = command.amount if command.amount is not None else full_amount(order)
-    entry = recorded_refund(order.raw.get("refunds"), wanted, since, REFUNDS, timestamp_tz)
-    if entry is not None:
-        return done(f"Backd records a refund request of {wanted} ({entry.get('status')})", order)
+    match = refund_match(order.raw.get("refunds"), wanted, REFUNDS, since=since, before=before)
+    if match.found is not None:
+        entry = match.found
+        return done(
+            f"Backd records a new refund request of {wanted} ({entry.get('status')}, "
+            f"created {entry.get('create_date')!r})",
+            order,
+        )
+    if match.candidates:
+        return ambiguous(match, REFUNDS, order)
     if order.status == CONFIRMED:
         return pending("the Backd order is order_confirmed: refundable", order)
     advice = (
@@ -98,6 +120,13 @@ def _refund(
         f"Backd refunds only order_confirmed orders; this order is {order.status!r}: {advice}",
         order,
     )
+
+
+def refund_fingerprint(command: AnyCommand, order: OrderSnapshot) -> Fingerprint | None:
+    """For a refund, the fingerprint of the order's ``refunds[]``; ``None`` for other kinds."""
+    if not isinstance(command, RefundOrder):
+        return None
+    return fingerprint(order.raw.get("refunds", []), REFUNDS)
 
 
 def full_amount(order: OrderSnapshot) -> Decimal | None:

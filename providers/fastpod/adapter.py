@@ -8,18 +8,21 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from providers.accounts import FastpodAccount
-from providers.errors import ProviderError, ProviderUnavailable, Unprocessable, Unsupported
+from providers.errors import ProviderError, ProviderUnavailable, Unprocessable
 from providers.fastpod.payloads import order_of, update_body
-from providers.fastpod.reconcile import CANCELLED, EDITABLE, SUPPORT, is_full_refund, reconcile
+from providers.fastpod.reconcile import reconcile
 from providers.http import Client, Reply, Response, Sleep, call, read, refusal
+from providers.reconcile import refuse_unless_possible
 from schemas import (
     AnyCommand,
     CancelOrder,
+    Fingerprint,
     OrderSnapshot,
     ProviderReceipt,
     Reconciliation,
     RefundOrder,
     UpdateOrder,
+    Verdict,
 )
 
 
@@ -29,6 +32,7 @@ class FastpodProvider:
     Success is a 2xx whose body has ``status`` true, or no ``status``; ``status: false``
     raises ``NotAllowed`` (``OrderNotFound`` when the message says "not found"). A timeout or
     a 5xx on a mutation raises an ambiguous ``ProviderUnavailable``: read before re-sending.
+    Update and refund need the order (``reads_first``) and send nothing when it rules them out.
     """
 
     name: ClassVar[str] = "fastpod"
@@ -51,43 +55,56 @@ class FastpodProvider:
             )
         return OrderSnapshot(order_id=order_id, status=order["order_status"], raw=order)
 
-    def cancel(self, command: CancelOrder, *, idempotency_key: str) -> ProviderReceipt:
+    def reads_first(self, command: AnyCommand) -> bool:
+        """Update sends the whole order; refund must know the order's state to cancel it."""
+        return not isinstance(command, CancelOrder)
+
+    def cancel(
+        self, command: CancelOrder, *, idempotency_key: str, order: OrderSnapshot | None = None
+    ) -> ProviderReceipt:
         """``POST /v1/orders/{id}/cancel`` with no body."""
         return self._cancel(command.order_id, idempotency_key, operation="cancel")
 
-    def update(self, command: UpdateOrder, *, idempotency_key: str) -> ProviderReceipt:
-        """Read the order, merge the patch, ``PUT /v1/orders/{id}`` with the whole order."""
-        order = self.find(command.order_id)
+    def update(
+        self, command: UpdateOrder, *, idempotency_key: str, order: OrderSnapshot | None = None
+    ) -> ProviderReceipt:
+        """Merge the patch into the order (read unless given), ``PUT`` the whole order."""
+        order = order if order is not None else self.find(command.order_id)
+        refuse_unless_possible(reconcile(command, order), provider=self.name)
         body = update_body(order.raw, command.changes.changed())
         reply = self._mutate("PUT", _path(command.order_id), body, idempotency_key)
         return self._receipt("update", reply)
 
-    def refund(self, command: RefundOrder, *, idempotency_key: str) -> ProviderReceipt:
+    def refund(
+        self, command: RefundOrder, *, idempotency_key: str, order: OrderSnapshot | None = None
+    ) -> ProviderReceipt:
         """FastPOD cannot refund: a full refund of an order not yet in production cancels it.
 
         Raises:
             Unsupported: A partial refund, or an order past ``draft``/``new_order``/``on_hold``.
             Unprocessable: The order is already cancelled; reconciling it finds the refund done.
         """
-        order = self.find(command.order_id)
-        if order.status == CANCELLED:
-            raise Unprocessable("fastpod: the order is already cancelled", provider=self.name)
-        if not is_full_refund(command, order):
-            raise Unsupported(
-                f"partial refunds are not available at FastPOD; {SUPPORT}", provider=self.name
-            )
-        if order.status not in EDITABLE:
-            raise Unsupported(
-                f"FastPOD has no refund endpoint and the order is {order.status!r}; {SUPPORT}",
-                provider=self.name,
-            )
+        order = order if order is not None else self.find(command.order_id)
+        found = reconcile(command, order)
+        if found.verdict is Verdict.DONE:
+            raise Unprocessable(f"fastpod: not sent: {found.message}", provider=self.name)
+        refuse_unless_possible(found, provider=self.name)
         return self._cancel(command.order_id, idempotency_key, operation="cancel_for_refund")
 
     def reconcile(
-        self, command: AnyCommand, order: OrderSnapshot, *, since: datetime | None = None
+        self,
+        command: AnyCommand,
+        order: OrderSnapshot,
+        *,
+        since: datetime | None = None,
+        before: Fingerprint | None = None,
     ) -> Reconciliation:
-        """Pure: see ``providers.fastpod.reconcile``."""
+        """Pure: see ``providers.fastpod.reconcile`` (FastPOD keeps no refund records)."""
         return reconcile(command, order, since=since)
+
+    def fingerprint(self, command: AnyCommand, order: OrderSnapshot) -> Fingerprint | None:
+        """None: FastPOD keeps no refund records to fingerprint."""
+        return None
 
     def _cancel(self, order_id: str, idempotency_key: str, *, operation: str) -> ProviderReceipt:
         reply = self._mutate("POST", _path(order_id, "/cancel"), None, idempotency_key)

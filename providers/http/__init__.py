@@ -33,8 +33,6 @@ from providers.http.wire import (
     fields_match,
     json_number,
     parse_retry_after,
-    parse_timestamp,
-    recorded_since,
     retry_after_s,
 )
 
@@ -62,12 +60,10 @@ __all__ = [
     "is_read_blip",
     "json_number",
     "parse_retry_after",
-    "parse_timestamp",
     "provider_message",
     "raise_for_provider_response",
     "read",
     "read_retrying",
-    "recorded_since",
     "redact",
     "refusal",
     "retry_after_s",

@@ -1,15 +1,15 @@
-"""Values on the wire: ``Retry-After``, provider timestamps, money, and patch-vs-order matching."""
+"""Values on the wire: ``Retry-After``, money, and patch-vs-order matching."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 
 import httpx
 
-RECORD_MARGIN = timedelta(minutes=10)  # clock skew allowed when matching a provider's records
+RECORD_MARGIN = timedelta(minutes=10)  # clock skew allowed for a record dated with a zone
 _SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
 _CENT = Decimal("0.01")
 
@@ -51,36 +51,6 @@ def _server_now(response: httpx.Response) -> datetime:
     except (TypeError, ValueError, IndexError, OverflowError):
         return datetime.now(UTC)
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
-def parse_timestamp(value: object, *, default_tz: tzinfo) -> datetime | None:
-    """An ISO-8601 timestamp from a provider, aware; ``None`` when missing or unreadable.
-
-    Args:
-        value: The provider's field (``"2026-04-16 10:30:00"``, ``"2024-01-02T03:04:05Z"``).
-        default_tz: The zone of a timestamp written without one.
-    """
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=default_tz)
-
-
-def recorded_since(created: object, since: datetime | None, *, default_tz: tzinfo) -> bool:
-    """Whether a record created at ``created`` may belong to an attempt started at ``since``.
-
-    With no ``since`` any record counts; otherwise it must be no older than ``since`` minus
-    ``RECORD_MARGIN``. An unreadable timestamp never counts: a refund is not assumed done.
-    """
-    if since is None:
-        return True
-    when = parse_timestamp(created, default_tz=default_tz)
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)
-    return when is not None and when >= since - RECORD_MARGIN
 
 
 def decimal_of(value: object) -> Decimal | None:

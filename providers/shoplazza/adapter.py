@@ -9,7 +9,7 @@ refund list answers 404, ``raw["refund_records"]`` is ``None``: unknown, never "
 from __future__ import annotations
 
 import time
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -17,10 +17,11 @@ from providers.accounts import ShoplazzaAccount
 from providers.errors import OrderNotFound, ProviderUnavailable
 from providers.http import Client, Reply, Sleep, call, read
 from providers.shoplazza.payloads import partial_refund_body, refund_records, update_body
-from providers.shoplazza.reconcile import TIMESTAMP_TZ, reconcile
+from providers.shoplazza.reconcile import reconcile, refund_fingerprint
 from schemas import (
     AnyCommand,
     CancelOrder,
+    Fingerprint,
     OrderSnapshot,
     ProviderReceipt,
     Reconciliation,
@@ -45,12 +46,10 @@ class ShoplazzaProvider:
         client: Client,
         *,
         sleep: Sleep = time.sleep,
-        timestamp_tz: tzinfo = TIMESTAMP_TZ,
     ) -> None:
         self.account = account
         self._client = client
         self._sleep = sleep
-        self._timestamp_tz = timestamp_tz
         self._orders = f"/openapi/{account.api_version}/orders"
 
     def find(self, order_id: str) -> OrderSnapshot:
@@ -66,13 +65,21 @@ class ShoplazzaProvider:
         raw = {**order, "refund_records": self._refund_records(order_id)}
         return OrderSnapshot(order_id=order_id, status=order["status"], raw=raw)
 
-    def cancel(self, command: CancelOrder, *, idempotency_key: str) -> ProviderReceipt:
+    def reads_first(self, command: AnyCommand) -> bool:
+        """Never: every Shoplazza call is built from the command alone."""
+        return False
+
+    def cancel(
+        self, command: CancelOrder, *, idempotency_key: str, order: OrderSnapshot | None = None
+    ) -> ProviderReceipt:
         """``POST .../orders/{id}/cancel`` with ``{"reason"}`` when the command has one."""
         body = {"reason": command.reason} if command.reason else {}
         reply = self._post(self._path(command.order_id, "/cancel"), body, idempotency_key)
         return self._receipt("cancel", reply)
 
-    def update(self, command: UpdateOrder, *, idempotency_key: str) -> ProviderReceipt:
+    def update(
+        self, command: UpdateOrder, *, idempotency_key: str, order: OrderSnapshot | None = None
+    ) -> ProviderReceipt:
         """``PUT .../orders/{id}`` with only the patched fields (flat 2022-01 body)."""
         reply = call(
             self._client,
@@ -84,7 +91,9 @@ class ShoplazzaProvider:
         )
         return self._receipt("update", reply)
 
-    def refund(self, command: RefundOrder, *, idempotency_key: str) -> ProviderReceipt:
+    def refund(
+        self, command: RefundOrder, *, idempotency_key: str, order: OrderSnapshot | None = None
+    ) -> ProviderReceipt:
         """Full: ``POST .../refund`` with no body. Partial: ``POST .../partial_refund``."""
         if command.amount is None:
             reply = self._post(self._path(command.order_id, "/refund"), None, idempotency_key)
@@ -94,10 +103,19 @@ class ShoplazzaProvider:
         return self._receipt("partial_refund", self._post(path, body, idempotency_key))
 
     def reconcile(
-        self, command: AnyCommand, order: OrderSnapshot, *, since: datetime | None = None
+        self,
+        command: AnyCommand,
+        order: OrderSnapshot,
+        *,
+        since: datetime | None = None,
+        before: Fingerprint | None = None,
     ) -> Reconciliation:
         """Pure: see ``providers.shoplazza.reconcile``."""
-        return reconcile(command, order, since=since, timestamp_tz=self._timestamp_tz)
+        return reconcile(command, order, since=since, before=before)
+
+    def fingerprint(self, command: AnyCommand, order: OrderSnapshot) -> Fingerprint | None:
+        """For a partial refund, the fingerprint of the order's refund records."""
+        return refund_fingerprint(command, order)
 
     def _refund_records(self, order_id: str) -> list[dict[str, Any]] | None:
         path = self._path(order_id, "/refund")

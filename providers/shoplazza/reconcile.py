@@ -7,16 +7,25 @@ refunds (providers.md 2.5-2.6).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, assert_never
 
 from providers.http import fields_match
-from providers.reconcile import RefundRecords, done, impossible, pending, recorded_refund
+from providers.reconcile import (
+    RefundRecords,
+    ambiguous,
+    done,
+    fingerprint,
+    impossible,
+    pending,
+    refund_match,
+)
 from schemas import (
     AnyCommand,
     CancelOrder,
     DeadReason,
+    Fingerprint,
     OrderSnapshot,
     Reconciliation,
     RefundOrder,
@@ -30,8 +39,6 @@ REFUNDED = frozenset({"refunded", "refunding"})  # a full refund is done (or und
 REFUNDABLE = frozenset({"paid", "partially_refunded", "partially_paid"})
 FAILED_RECORD = "failed"  # a refund record status that does not count
 REFUNDS = RefundRecords(created_field="created_at", void_status=FAILED_RECORD)
-# ASSUMPTION: a refund record's ``created_at`` without a zone is UTC.
-TIMESTAMP_TZ: tzinfo = UTC
 
 
 def reconcile(
@@ -39,15 +46,15 @@ def reconcile(
     order: OrderSnapshot,
     *,
     since: datetime | None = None,
-    timestamp_tz: tzinfo = TIMESTAMP_TZ,
+    before: Fingerprint | None = None,
 ) -> Reconciliation:
-    """Whether ``order`` shows ``command`` done, still pending, or impossible.
+    """Whether ``order`` shows ``command`` done, still pending, impossible or ambiguous.
 
     Args:
         command: The command being executed.
         order: The order as ``find`` read it (with ``raw["refund_records"]``).
         since: When the first attempt that may have reached Shoplazza started.
-        timestamp_tz: The zone of refund record times written without one.
+        before: The fingerprint of the refund records taken before a refund was sent, if any.
     """
     match command:
         case CancelOrder():
@@ -57,7 +64,7 @@ def reconcile(
         case RefundOrder():
             if command.amount is None:
                 return _full_refund(order)
-            return _partial_refund(command.amount, order, since, timestamp_tz)
+            return _partial_refund(command.amount, order, since, before)
         case _:
             assert_never(command)
 
@@ -89,7 +96,7 @@ def _full_refund(order: OrderSnapshot) -> Reconciliation:
 
 
 def _partial_refund(
-    amount: Decimal, order: OrderSnapshot, since: datetime | None, timestamp_tz: tzinfo
+    amount: Decimal, order: OrderSnapshot, since: datetime | None, before: Fingerprint | None
 ) -> Reconciliation:
     records = order.raw.get("refund_records")
     if not isinstance(records, list):
@@ -99,9 +106,12 @@ def _partial_refund(
             order,
             DeadReason.AMBIGUOUS,
         )
-    record = recorded_refund(records, amount, since, REFUNDS, timestamp_tz)
-    if record is not None:
-        return done(f"Shoplazza records a refund of {amount} ({record.get('status')})", order)
+    match = refund_match(records, amount, REFUNDS, since=since, before=before)
+    if match.found is not None:
+        status = match.found.get("status")
+        return done(f"Shoplazza records a new refund of {amount} ({status})", order)
+    if match.candidates:
+        return ambiguous(match, REFUNDS, order)
     return _refundable(_financial_status(order), order)
 
 
@@ -112,6 +122,13 @@ def _refundable(financial: str, order: OrderSnapshot) -> Reconciliation:
         f"Shoplazza refunds paid orders; this one's financial_status is {financial!r}",
         order,
     )
+
+
+def refund_fingerprint(command: AnyCommand, order: OrderSnapshot) -> Fingerprint | None:
+    """For a partial refund, the fingerprint of the order's refund records; else ``None``."""
+    if not isinstance(command, RefundOrder) or command.amount is None:
+        return None
+    return fingerprint(order.raw.get("refund_records"), REFUNDS)
 
 
 def _comparable(fields: dict[str, Any]) -> dict[str, Any]:

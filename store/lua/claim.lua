@@ -9,7 +9,7 @@
 --       9 recheck ms, 10 max deliveries ('' = none);
 --       last (whatever comes before): the claiming worker, 'host:pid' (status shows it)
 -- Returns {'claimed', envelope, attempts_n, unprocessable_n, reconcile, first_claim_ms,
---   deliveries, now, attempts recorded, breaker clean (0/1)},
+--   deliveries, now, attempts recorded, breaker clean (0/1), refund fingerprint json or ''},
 --   {'parked', wait ms, why}, {'other_account', account} (nothing changed: gate that one),
 --   or {why not, state}.
 local WAIT_REASONS = {
@@ -63,7 +63,8 @@ local function park(now, wait, why, reconcile)
 end
 
 local f = redis.call('HMGET', KEYS[1], 'state', 'lease_until', 'next_ms', 'deliveries',
-  'envelope', 'attempts_n', 'unprocessable_n', 'reconcile', 'first_claim_ms', 'reserved')
+  'envelope', 'attempts_n', 'unprocessable_n', 'reconcile', 'first_claim_ms', 'reserved',
+  'fingerprint')
 local state = f[1]
 if not state then return {'missing', ''} end
 if is_terminal(state) then return {'finished', state} end
@@ -96,4 +97,4 @@ redis.call('ZADD', KEYS[2], lease_until, ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 return {'claimed', f[5], f[6], f[7], reconcile, f[9] or now, deliveries, now,
-  redis.call('LLEN', KEYS[5]), breaker_clean}
+  redis.call('LLEN', KEYS[5]), breaker_clean, f[11] or ''}

@@ -62,7 +62,7 @@ def test_fastpod_full_refund_of_an_unproduced_order_cancels_it(case, harness, am
         ("new_order", Decimal("10"), Unsupported, "partial refunds are not available at FastPOD"),
         ("in_production", None, Unsupported, "needs FastPOD support"),
         ("shipped", None, Unsupported, "needs FastPOD support"),
-        ("cancelled", None, Unprocessable, "already cancelled"),
+        ("cancelled", None, Unprocessable, "order is cancelled"),
     ],
     ids=["partial", "in-production", "shipped", "already-cancelled"],
 )

@@ -13,11 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from providers import OrderProvider, build_client, build_provider
-from providers.http import decimal_of, fields_match, json_number, parse_timestamp
+from providers.backd.reconcile import REFUNDS as BACKD_REFUNDS
+from providers.http import decimal_of, fields_match, json_number
+from providers.reconcile import fingerprint
 from schemas import (
     AnyCommand,
     CancelOrder,
     DeadReason,
+    Fingerprint,
     OrderSnapshot,
     RefundOrder,
     UpdateOrder,
@@ -63,6 +66,7 @@ class Row(NamedTuple):
     verdict: Verdict
     since: datetime | None = None
     reason: DeadReason | None = None
+    before: Fingerprint | None = None
 
 
 def backd_refund(amount, status="draft", created="2026-04-18 11:15:00"):
@@ -73,7 +77,15 @@ def backd_confirmed(*refunds, status="order_confirmed"):
     return order(status, order_total=9150, refunds=list(refunds))
 
 
-# 2026-04-18 11:15 in Chicago (CDT, UTC-5) is 16:15 UTC: within 10 minutes before SINCE.
+def held(*refunds) -> Fingerprint | None:
+    """The fingerprint of Backd refund entries held before the first send."""
+    return fingerprint(list(refunds), BACKD_REFUNDS)
+
+
+OLD = backd_refund(81, "approved", created="2026-04-18 09:15:00")  # 2 h before (if UTC)
+NEW = backd_refund(81, "draft", created="2026-04-18 11:15:00")
+# Backd dates have no zone: 11:15 may be 16:15 UTC (Chicago) or 11:15 UTC, 5 h before SINCE.
+# Without a fingerprint such a record can be neither counted nor ruled out: ambiguous.
 BACKD = {
     "cancel-cancelled": Row(cancel("backd"), order("order_cancelled"), DONE),
     "cancel-any-cancel-word": Row(cancel("backd"), order("cancelled"), DONE),
@@ -91,8 +103,38 @@ BACKD = {
     "update-placed": Row(update("backd", tax_amount="5"), order("order_placed"), PENDING),
     "update-confirmed": Row(update("backd", tax_amount="5"), order("order_confirmed"), IMPOSSIBLE),
     "refund-recorded": Row(refund("backd", "81.00"), backd_confirmed(backd_refund(81)), DONE),
-    "refund-after-since": Row(
-        refund("backd", "81"), backd_confirmed(backd_refund(81.0, "approved")), DONE, SINCE
+    "refund-zoneless-no-fingerprint": Row(
+        refund("backd", "81"),
+        backd_confirmed(backd_refund(81.0, "approved")),
+        IMPOSSIBLE,
+        SINCE,
+        AMBIGUOUS,
+    ),
+    "refund-new-beside-fingerprint": Row(
+        refund("backd", "81"), backd_confirmed(OLD, NEW), DONE, SINCE, None, held(OLD)
+    ),
+    "refund-only-what-was-held": Row(
+        refund("backd", "81"), backd_confirmed(OLD), PENDING, SINCE, None, held(OLD)
+    ),
+    "refund-held-draft-now-declined": Row(
+        refund("backd", "81"),
+        backd_confirmed(backd_refund(81, "declined")),
+        PENDING,
+        SINCE,
+        None,
+        held(backd_refund(81, "draft")),
+    ),
+    "refund-new-with-offset-no-fingerprint": Row(
+        refund("backd", "81"),
+        backd_confirmed(backd_refund(81, created="2026-04-18T11:15:00-05:00")),
+        DONE,
+        SINCE,
+    ),
+    "refund-older-than-any-zone": Row(
+        refund("backd", "81"),
+        backd_confirmed(backd_refund(81, created="2026-04-17 01:00:00")),
+        PENDING,
+        SINCE,
     ),
     "refund-full-is-order-total": Row(refund("backd"), backd_confirmed(backd_refund(9150)), DONE),
     "refund-declined": Row(
@@ -102,14 +144,18 @@ BACKD = {
         refund("backd", "81"), backd_confirmed(backd_refund(81, "Declined")), PENDING
     ),
     "refund-other-amount": Row(refund("backd", "81"), backd_confirmed(backd_refund(80)), PENDING),
-    "refund-before-margin": Row(
+    "refund-offset-before-margin": Row(
         refund("backd", "81"),
-        backd_confirmed(backd_refund(81, created="2026-04-18 11:05:00")),
+        backd_confirmed(backd_refund(81, created="2026-04-18T11:05:00-05:00")),
         PENDING,
         SINCE,
     ),
     "refund-unreadable-date": Row(
-        refund("backd", "81"), backd_confirmed(backd_refund(81, created="?")), PENDING, SINCE
+        refund("backd", "81"),
+        backd_confirmed(backd_refund(81, created="?")),
+        IMPOSSIBLE,
+        SINCE,
+        AMBIGUOUS,
     ),
     "refund-placed": Row(refund("backd", "81"), backd_confirmed(status="order_placed"), IMPOSSIBLE),
     "refund-status-refund": Row(
@@ -182,6 +228,13 @@ SHOPLAZZA = {
     "partial-refunded-elsewhere": Row(
         refund("shoplazza", "81"), shop(financial="refunded"), IMPOSSIBLE
     ),
+    "partial-zoneless-no-fingerprint": Row(
+        refund("shoplazza", "81"),
+        shop(records=[record(created="2026-04-18T16:15:00")]),
+        IMPOSSIBLE,
+        SINCE,
+        AMBIGUOUS,
+    ),
     "partial-records-unknown": Row(
         refund("shoplazza", "81"), shop(records=None), IMPOSSIBLE, SINCE, AMBIGUOUS
     ),
@@ -228,7 +281,9 @@ ROWS = {
 
 @pytest.mark.parametrize("row", ROWS.values(), ids=ROWS.keys())
 def test_reconcile(row):
-    result = adapter(row.command.provider).reconcile(row.command, row.order, since=row.since)
+    result = adapter(row.command.provider).reconcile(
+        row.command, row.order, since=row.since, before=row.before
+    )
 
     assert (result.verdict, result.reason) == (row.verdict, row.reason)
     assert result.order_status == row.order.status
@@ -333,16 +388,10 @@ def test_json_number_round_trips_cents(amount):
     assert Decimal(str(json_number(amount))) == amount
 
 
-TIMESTAMPS = {
-    "2026-04-16 10:30:00": datetime(2026, 4, 16, 10, 30, tzinfo=UTC),
-    "2024-01-02T03:04:05Z": datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
-    "2024-01-02T03:04:05+08:00": datetime(2024, 1, 1, 19, 4, 5, tzinfo=UTC),
-    "yesterday": None,
-    "": None,
-    None: None,
-}
+def test_an_ambiguous_refund_shows_its_candidates():
+    row = BACKD["refund-zoneless-no-fingerprint"]
 
+    result = adapter("backd").reconcile(row.command, row.order, since=SINCE)
 
-@pytest.mark.parametrize(("value", "expected"), TIMESTAMPS.items())
-def test_parse_timestamp(value, expected):
-    assert parse_timestamp(value, default_tz=UTC) == expected
+    assert "2026-04-18 11:15:00" in result.message
+    assert "check the order by hand" in result.message
