@@ -109,9 +109,14 @@ def record_detail(record: CommandRecord) -> None:
             str(a.http_status or ""),
             a.error or "",
             a.message[:80],
-            a.reconciled or "",
+            f"{a.read.purpose}: {a.read.showed}" if a.read else a.reconciled or "",
         )
     console.print(table)
+    for a in record.attempts:
+        if a.read:
+            console.print(
+                f"  attempt {a.number} read the order, {a.read.headline}: {a.read.message}"
+            )
 
 
 def summary_table(summary: Summary) -> Table:

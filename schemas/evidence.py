@@ -61,3 +61,8 @@ class ReadNote(BaseModel):
     showed: ReadShowed
     order_status: str
     message: str = Field(default="", max_length=500)
+
+    @property
+    def headline(self) -> str:
+        """One line for people: ``after_doubt: pending (order order_confirmed)``."""
+        return f"{self.purpose}: {self.showed} (order {self.order_status})"

@@ -406,3 +406,15 @@ def test_dlq_discard_removes_and_audits(run, store):
         "why": "refunded by hand",
     }
     assert "is discarded, not dead" in refused(run("dlq", "discard", command_id, "--why", "x"))
+
+
+def test_status_shows_what_each_read_showed(run, store):
+    from tests.factories import make_read_attempt
+
+    command_id = store.admit(make_envelope("read")).command_id
+    claim = store.claim(command_id)
+    assert isinstance(claim, Claim), claim
+    store.finish(claim, CommandState.DEAD, make_read_attempt(), reason=DeadReason.REJECTED)
+    assert "after_refusal: impossible" in ok(run("status", command_id))
+    record = json.loads(ok(run("status", command_id, "--json")))
+    assert record["attempts"][0]["read"]["purpose"] == "after_refusal"

@@ -180,3 +180,18 @@ def test_metrics_render_the_stats_and_depths(client, store):
     assert "ordercmd_dead_letters 1.0" in text
     assert 'ordercmd_commands_total{kind="cancel",outcome="dead",provider="backd"} 1.0' in text
     assert 'ordercmd_latency_seconds_bucket{le="+Inf",provider="backd"} 1.0' in text
+
+
+def test_the_command_page_and_the_api_show_what_each_read_showed(client, store):
+    from tests.factories import make_read_attempt
+
+    command_id = store.admit(make_envelope("r")).command_id
+    claim = store.claim(command_id)
+    assert isinstance(claim, Claim)
+    store.finish(claim, CommandState.DEAD, make_read_attempt(), reason=DeadReason.REJECTED)
+    sign_in(client)
+    page = client.get(f"/commands/{command_id}").text
+    assert "after_refusal: impossible (order order_confirmed)" in page
+    assert "a refund is needed instead" in page
+    record = client.get(f"/api/commands/{command_id}", headers=bearer()).json()
+    assert record["attempts"][0]["read"]["showed"] == "impossible"
