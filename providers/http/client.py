@@ -88,6 +88,7 @@ def call(
     idempotency_key: str | None = None,
     json_body: dict[str, Any] | None = None,
     check: BodyCheck | None = None,
+    list_key: str | None = None,
 ) -> Reply:
     """Send one request and classify the answer. A call with an idempotency key is a mutation.
 
@@ -99,6 +100,7 @@ def call(
         idempotency_key: Sent as ``Idempotency-Key``; marks the call as a mutation.
         json_body: The JSON body, if any.
         check: The provider's quirk on a 2xx body.
+        list_key: Accept a JSON list body, as ``{list_key: [...]}``.
 
     Returns:
         The status and JSON object of a 2xx answer that ``check`` accepts.
@@ -124,7 +126,7 @@ def call(
     except httpx.RequestError as exc:
         raise transport_error(exc, provider=provider, mutation=mutation) from exc
     raise_for_provider_response(response, provider=provider, mutation=mutation)
-    body = decode_object(response, provider=provider, mutation=mutation)
+    body = decode_object(response, provider=provider, mutation=mutation, list_key=list_key)
     if check is not None and (error := check(response, body)) is not None:
         raise error
     return Reply(response.status_code, body)
@@ -144,10 +146,11 @@ def read(
     provider: str,
     check: BodyCheck | None = None,
     sleep: Sleep = time.sleep,
+    list_key: str | None = None,
 ) -> Reply:
     """``GET`` ``url`` under the read retry policy; see ``call`` for the arguments."""
     retrying = read_retrying(sleep)
-    return retrying(call, client, "GET", url, provider=provider, check=check)
+    return retrying(call, client, "GET", url, provider=provider, check=check, list_key=list_key)
 
 
 def read_retrying(sleep: Sleep = time.sleep) -> tenacity.Retrying:

@@ -80,8 +80,12 @@ def raise_for_provider_response(
     raise cls(text, **facts)
 
 
-def decode_object(response: httpx.Response, *, provider: str, mutation: bool) -> dict[str, Any]:
+def decode_object(
+    response: httpx.Response, *, provider: str, mutation: bool, list_key: str | None = None
+) -> dict[str, Any]:
     """The JSON object of a 2xx body; ``{}`` when the body is empty.
+
+    With ``list_key``, a body that is a JSON list is accepted as ``{list_key: [...]}``.
 
     Raises:
         ProviderUnavailable: The body is not a JSON object (HTML, truncated, huge, a list);
@@ -93,6 +97,8 @@ def decode_object(response: httpx.Response, *, provider: str, mutation: bool) ->
     body = loads(raw) if len(raw) <= MAX_BODY_BYTES else UNPARSED
     if isinstance(body, dict):
         return body
+    if list_key is not None and isinstance(body, list):
+        return {list_key: body}
     message, _ = provider_message(response)
     raise ProviderUnavailable(
         f"{provider} answered HTTP {response.status_code} with a body that is not a JSON "

@@ -120,7 +120,9 @@ class ShoplazzaProvider:
     def _refund_records(self, order_id: str) -> list[dict[str, Any]] | None:
         path = self._path(order_id, "/refund")
         try:
-            reply = read(self._client, path, provider=self.name, sleep=self._sleep)
+            reply = read(
+                self._client, path, provider=self.name, sleep=self._sleep, list_key="records"
+            )
         except OrderNotFound:
             return None  # the order exists (just read): the list itself is unavailable
         return refund_records(reply.body)
