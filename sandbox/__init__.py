@@ -13,6 +13,13 @@ each INFERRED/ASSUMPTION line of providers.md that changes what a client sees is
   zone)", 1.6 "Locking (times in America/Chicago)".
 - ``backd_cancelled`` order_cancelled|cancelled|canceled — 1.5 "Exact string NOT FOUND.
   ASSUMPTION: ... (e.g. ``order_cancelled``, ``cancelled``)".
+- ``backd_replaced_refund`` declined|removed — 1.6 "``declined`` is INFERRED (replaced/deleted
+  requests are described as declined)".
+- ``shoplazza_state_refusal`` 406|400|422 — 2.6 "ASSUMPTION: ... a cancel of a finished order is
+  rejected with 4xx"; 2.7 "406 (operation not allowed in the order's current state)", 2025-06+
+  "400 (store, token or validation problem)".
+- ``shoplazza_retry_after`` true|false — 2.8 rate-limit header "NOT FOUND"; 6 "whether
+  ``Retry-After`` is sent".
 - ``shoplazza_refund_list`` refund_orders|records|bare_list — 2.6 "List: ``GET
   /openapi/2022-01/orders/{id}/refund``" (shape not shown) and "``{order_financial_status,
   order_status, records[]}``" (2025-06).

@@ -150,7 +150,8 @@ async def create_refund(
     if amount > order["order_total"]:
         return refusal(request, "refund_amount exceeds the order total")
     state = get_state(request)
-    rules.place_refund(order, amount, state.now(), state.config.backd_time)
+    config = state.config
+    rules.place_refund(order, amount, state.now(), config.backd_time, config.backd_replaced_refund)
     applied(request, Provider.BACKD, order["backd_order_id"], "refund", account=account, body=body)
     return backd_ok(_view(order))
 
@@ -166,7 +167,7 @@ async def delete_refund(
     current = rules.open_request(order)
     if current is None:
         return refusal(request, "There is no open refund request to delete (none or locked)")
-    current["status"] = "declined"
+    rules.withdraw(order, current, get_state(request).config.backd_replaced_refund)
     applied(
         request,
         Provider.BACKD,

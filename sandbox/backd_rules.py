@@ -1,7 +1,8 @@
 """Backd business rules: refund requests and their locking, and the update_order snapshot check.
 
 Refund requests: a POST creates a ``draft`` request; a new POST while a draft is open turns it
-``declined`` and opens the new one; DELETE turns the open draft ``declined``. A draft locks at
+``declined`` (or drops it: ``backd_replaced_refund``) and opens the new one; DELETE does the
+same to the open draft. A draft locks at
 17:00 America/Chicago (the same weekday before 17:00, the next weekday after it, Monday after
 Friday 17:00 or the weekend); a locked request becomes ``approved``, can no longer be replaced or
 withdrawn, and the order's status becomes ``refund`` (so no further refund is accepted).
@@ -49,11 +50,21 @@ def open_request(order: dict[str, Any]) -> dict[str, Any] | None:
     return next((r for r in order["refunds"] if r["status"] == "draft"), None)
 
 
-def place_refund(order: dict[str, Any], amount: float, now: datetime, style: BackdTime) -> None:
-    """Open a refund request for ``amount``, declining the open one it replaces."""
+def withdraw(order: dict[str, Any], current: dict[str, Any], replaced: str) -> None:
+    """Decline an open request, or drop it from ``refunds[]`` (the ``removed`` dialect)."""
+    if replaced == "removed":
+        order["refunds"].remove(current)
+    else:
+        current["status"] = "declined"
+
+
+def place_refund(
+    order: dict[str, Any], amount: float, now: datetime, style: BackdTime, replaced: str
+) -> None:
+    """Open a refund request for ``amount``, withdrawing the open one it replaces."""
     current = open_request(order)
     if current is not None:
-        current["status"] = "declined"
+        withdraw(order, current, replaced)
     order["refunds"].append(
         {
             "amount": amount,

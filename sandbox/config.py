@@ -7,10 +7,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sandbox.dialects import (
     BackdCancelled,
     BackdRefusalStatus,
+    BackdReplacedRefund,
     BackdTime,
     FastpodErrors,
     ShoplazzaRefundList,
     ShoplazzaRefundStatus,
+    ShoplazzaStateRefusal,
 )
 from sandbox.faults import FaultSettings
 from schemas import Provider
@@ -37,7 +39,8 @@ class SandboxConfig(BaseModel):
         shoplazza_bucket_size: leaky-bucket capacity per store.
         shoplazza_leak_per_s: requests drained from each store's bucket per second.
         backd_credit_limit: highest ``order_total`` an update may raise an order to.
-        backd_refusal_status, backd_time, backd_cancelled, shoplazza_refund_list,
+        backd_refusal_status, backd_time, backd_cancelled, backd_replaced_refund,
+            shoplazza_state_refusal, shoplazza_retry_after, shoplazza_refund_list,
             shoplazza_refund_status, fastpod_errors: the dialect (``sandbox.dialects``).
         faults: initial fault settings per provider.
     """
@@ -57,6 +60,9 @@ class SandboxConfig(BaseModel):
     backd_refusal_status: BackdRefusalStatus = 200
     backd_time: BackdTime = "chicago"
     backd_cancelled: BackdCancelled = "order_cancelled"
+    backd_replaced_refund: BackdReplacedRefund = "declined"
+    shoplazza_state_refusal: ShoplazzaStateRefusal = 406
+    shoplazza_retry_after: bool = True
     shoplazza_refund_list: ShoplazzaRefundList = "refund_orders"
     shoplazza_refund_status: ShoplazzaRefundStatus = "finished"
     fastpod_errors: FastpodErrors = "mixed"
@@ -74,6 +80,9 @@ class RuntimeSettings(BaseModel):
     backd_refusal_status: BackdRefusalStatus | None = None
     backd_time: BackdTime | None = None
     backd_cancelled: BackdCancelled | None = None
+    backd_replaced_refund: BackdReplacedRefund | None = None
+    shoplazza_state_refusal: ShoplazzaStateRefusal | None = None
+    shoplazza_retry_after: bool | None = None
     shoplazza_refund_list: ShoplazzaRefundList | None = None
     shoplazza_refund_status: ShoplazzaRefundStatus | None = None
     fastpod_errors: FastpodErrors | None = None

@@ -16,6 +16,18 @@ are set at start (``SandboxConfig`` / ``python -m sandbox`` flags), changed whil
 - ``backd_cancelled`` order_cancelled | cancelled | canceled: the status a Backd cancel sets.
   providers.md 1.5: "cancelled ... Exact string NOT FOUND. ASSUMPTION: treat any status
   containing ``cancel`` (e.g. ``order_cancelled``, ``cancelled``) as cancelled".
+- ``backd_replaced_refund`` declined | removed: what becomes of the open refund request a new
+  POST replaces (or a DELETE withdraws): kept as ``declined``, or gone from ``refunds[]``.
+  providers.md 1.6: "``declined`` is INFERRED (replaced/deleted requests are described as
+  declined)".
+- ``shoplazza_state_refusal`` 406 | 400 | 422: the status of a Shoplazza refusal for the
+  order's state (cancel of a finished order, refund of an unpaid one). providers.md 2.6
+  "ASSUMPTION: ... a second cancel or a cancel of a finished order is rejected with 4xx"; 2.7
+  "406 (operation not allowed in the order's current state ...)", "2025-06 and 2026-01
+  collapse errors into ... 400".
+- ``shoplazza_retry_after`` true | false: whether a Shoplazza 429 carries ``Retry-After``.
+  providers.md 2.8 "A rate-limit response header is mentioned but its name is cut off ...
+  NOT FOUND"; 6 "whether ``Retry-After`` is sent".
 - ``shoplazza_refund_list`` refund_orders | records | bare_list: the body of
   ``GET .../orders/{id}/refund``: ``{order_financial_status, order_status, records[]}`` of
   2022-01 refund-order objects (money under ``refunds.refund_price``), the same envelope with
@@ -46,6 +58,8 @@ from zoneinfo import ZoneInfo
 BackdRefusalStatus = Literal[200, 400, 409, 422]
 BackdTime = Literal["chicago", "utc", "offset"]
 BackdCancelled = Literal["order_cancelled", "cancelled", "canceled"]
+BackdReplacedRefund = Literal["declined", "removed"]
+ShoplazzaStateRefusal = Literal[406, 400, 422]
 ShoplazzaRefundList = Literal["refund_orders", "records", "bare_list"]
 ShoplazzaRefundStatus = Literal["finished", "pending"]
 FastpodErrors = Literal["mixed", "laravel", "status_false", "ok_false"]
@@ -56,6 +70,9 @@ DIALECT_FIELDS = (
     "backd_refusal_status",
     "backd_time",
     "backd_cancelled",
+    "backd_replaced_refund",
+    "shoplazza_state_refusal",
+    "shoplazza_retry_after",
     "shoplazza_refund_list",
     "shoplazza_refund_status",
     "fastpod_errors",
@@ -69,6 +86,9 @@ NAMED: dict[str, dict[str, Any]] = {
         "backd_refusal_status": 400,
         "backd_time": "utc",
         "backd_cancelled": "cancelled",
+        "backd_replaced_refund": "removed",
+        "shoplazza_state_refusal": 400,
+        "shoplazza_retry_after": False,
         "shoplazza_refund_list": "records",
         "shoplazza_refund_status": "pending",
         "fastpod_errors": "laravel",
@@ -77,6 +97,7 @@ NAMED: dict[str, dict[str, Any]] = {
         "backd_refusal_status": 422,
         "backd_time": "offset",
         "backd_cancelled": "canceled",
+        "shoplazza_state_refusal": 422,
         "shoplazza_refund_list": "bare_list",
         "fastpod_errors": "status_false",
     },

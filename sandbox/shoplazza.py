@@ -3,6 +3,7 @@
 Every store name is accepted and all stores share one order book; the leaky bucket is per store.
 Checks run in this order: ``Access-Token`` (401), the store's bucket (429 + ``Retry-After``),
 ``Content-Type: application/json`` on a non-empty body (400), the order (404), its state (406).
+The state refusal's status and the 429's ``Retry-After`` follow the dialect.
 Cancel works from opened/placed; update from opened/placed/finished. The refund list's shape
 and a new refund record's status follow the dialect (``sandbox.dialects``).
 """
@@ -38,7 +39,9 @@ async def _guard(request: Request) -> Response | dict[str, Any]:
     bucket = state.bucket(request.path_params["store"])
     wait_s = bucket.admit(state.clock())
     if wait_s is not None:
-        headers = {"Retry-After": str(max(1, math.ceil(wait_s))), LIMIT_HEADER: bucket.header()}
+        headers = {LIMIT_HEADER: bucket.header()}
+        if state.config.shoplazza_retry_after:
+            headers["Retry-After"] = str(max(1, math.ceil(wait_s)))
         message = "Exceeded 2 calls per second for api client. Reduce request rates."
         return shoplazza_error(429, message, headers)
     raw = await request.body()
@@ -64,7 +67,8 @@ def endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             try:
                 response = await handler(request, order, guarded)
             except rules.RuleError as exc:
-                response = shoplazza_error(exc.status, str(exc))
+                refusal = get_state(request).config.shoplazza_state_refusal
+                response = shoplazza_error(refusal if exc.status == 406 else exc.status, str(exc))
         bucket = get_state(request).bucket(request.path_params["store"])
         response.headers[LIMIT_HEADER] = bucket.header()
         return response

@@ -124,6 +124,14 @@ BACKD = {
         None,
         held(backd_refund(81, "draft")),
     ),
+    "refund-held-draft-removed-by-ours": Row(
+        refund("backd", "81"),
+        backd_confirmed(NEW),
+        DONE,
+        SINCE,
+        None,
+        held(backd_refund(81, "draft", created="2026-04-18 09:15:00")),
+    ),
     "refund-new-with-offset-no-fingerprint": Row(
         refund("backd", "81"),
         backd_confirmed(backd_refund(81, created="2026-04-18T11:15:00-05:00")),

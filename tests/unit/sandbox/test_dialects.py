@@ -127,13 +127,44 @@ def test_the_admin_api_changes_the_dialect_and_reset_puts_it_back():
 
 def test_named_dialects_use_every_value_of_every_option():
     fields = SandboxConfig.model_fields
-    for name in ("backd_refusal_status", "backd_time", "backd_cancelled", "fastpod_errors"):
+    names = ("backd_refusal_status", "backd_time", "backd_cancelled", "backd_replaced_refund")
+    for name in (*names, "shoplazza_state_refusal", "fastpod_errors", "shoplazza_refund_list"):
         allowed = set(fields[name].annotation.__args__)  # type: ignore[union-attr]
         used = {SandboxConfig(**d).model_dump()[name] for d in DIALECTS.values()}
         assert used == allowed, name
 
 
+@pytest.mark.parametrize(("replaced", "left"), [("declined", 2), ("removed", 1)])
+def test_a_replaced_backd_refund_request_is_declined_or_removed(replaced, left):
+    client, _ = make_client(backd_replaced_refund=replaced)
+    body = {"backd_order_id": CONFIRMED, "merchant_order_id": "MO-000002"}
+    backd_post(client, "/refund", **body, refund_amount=100)
+    refunds = backd_post(client, "/refund", **body, refund_amount=50).json()["data"]["refunds"]
+    assert len(refunds) == left
+    assert refunds[-1]["amount"] == 50
+
+
+@pytest.mark.parametrize("status", [406, 400, 422])
+def test_a_shoplazza_state_refusal_has_the_dialects_status(status):
+    client, _ = make_client(shoplazza_state_refusal=status)
+    finished = "1001-00000004"
+    response = client.post(f"{SHOP}/{finished}/cancel", headers=shoplazza_headers())
+    assert response.status_code == status
+    assert "cannot be cancelled" in response.json()["errors"][0]
+
+
+@pytest.mark.parametrize("sent", [True, False])
+def test_a_shoplazza_429_carries_retry_after_per_the_dialect(sent):
+    client, _ = make_client(shoplazza_retry_after=sent, shoplazza_bucket_size=1)
+    url = f"{SHOP}/{SHOP_PLACED}"
+    client.get(url, headers=shoplazza_headers())
+    limited = client.get(url, headers=shoplazza_headers())
+    assert limited.status_code == 429
+    assert ("retry-after" in limited.headers) is sent
+
+
 def test_the_command_line_sets_a_named_dialect_and_single_options():
-    args = build_parser().parse_args(["--dialect", "offset", "--backd-time", "utc"])
-    config = config_from_args(args)
+    argv = ["--dialect", "offset", "--backd-time", "utc", "--shoplazza-retry-after", "false"]
+    config = config_from_args(build_parser().parse_args(argv))
     assert (config.backd_refusal_status, config.backd_time) == (422, "utc")
+    assert config.shoplazza_retry_after is False
