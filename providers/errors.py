@@ -12,7 +12,9 @@
         │   ├── RateLimited          429; carries retry_after_s; spends no attempt
         │   ├── FenceClosed          the claim's lease cannot cover the request; it was not sent
         │   └── Unprocessable        422 / 409 / 423: read the order first, then retry or give up
-        └── PermanentError           retrying cannot help; goes to the dead-letter queue
+        └── PermanentError           retrying cannot help; dead-letters after one read of the
+            │                        order (an HTTP refusal may mean "already done"), at once
+            │                        for auth, not-found and what was ruled out before sending
             ├── InvalidCommand       400 and other 4xx the provider uses for bad input
             ├── OrderNotFound        404
             ├── NotAllowed           the order's state forbids it (shipped, confirmed, refunded)
