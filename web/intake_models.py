@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas import CancelOrder, CommandRecord, RefundOrder, UpdateOrder
+from schemas import CancelOrder, CommandRecord, ReadNote, RefundOrder, UpdateOrder
 from schemas.envelope import IdempotencyKey
 
 MAX_BATCH_ITEMS = 1000  # commands per POST /v1/commands:batch
@@ -101,6 +101,7 @@ class AttemptView(BaseModel):
     http_status: int | None
     error: str | None
     message: str
+    read: ReadNote | None = None  # the attempt's one read of the order: why, what it showed
 
 
 class CommandView(BaseModel):

@@ -284,3 +284,16 @@ def test_a_verified_key_is_remembered_so_the_next_requests_skip_argon2():
     with pytest.raises(KeyRefused):
         authenticate(client, web, "oc_1234567890abcdef_other-key-0123456789", "10.0.0.1",
                      {"producer"})  # fmt: skip
+
+
+def test_a_commands_status_shows_what_each_read_showed(client, store):
+    from schemas import CommandState, DeadReason
+    from store.command_store import Claim
+    from tests.factories import make_envelope, make_read_attempt
+
+    command_id = store.admit(make_envelope("read")).command_id
+    claim = store.claim(command_id)
+    assert isinstance(claim, Claim)
+    store.finish(claim, CommandState.DEAD, make_read_attempt(), reason=DeadReason.REJECTED)
+    view = client.get(f"/v1/commands/{command_id}", headers=AUTH).json()
+    assert view["attempts"][0]["read"]["showed"] == "impossible"
