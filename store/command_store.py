@@ -10,7 +10,7 @@ from enum import StrEnum
 import redis
 
 from providers.errors import IdempotencyConflict
-from schemas import Attempt, CommandEnvelope, CommandState, DeadReason
+from schemas import Attempt, CommandEnvelope, CommandState, DeadReason, Fingerprint
 from store import keys
 from store.admission import Admission as Admission  # re-exported: the store's API
 from store.admission import Admitted as Admitted
@@ -221,11 +221,16 @@ class CommandStore:
         if reply[0] == "fenced":
             raise LeaseLost(claim.command_id, reply[1])
 
-    def extend_lease(self, claim: Claim) -> bool:
-        """Renew the claim's lease for another full period; False when it was lost."""
+    def extend_lease(self, claim: Claim, *, fingerprint: Fingerprint | None = None) -> bool:
+        """Renew the claim's lease for another full period; False when it was lost.
+
+        A refund ``fingerprint`` is kept with it (unless the command has one already), so the
+        evidence is stored before the provider call that may die half way.
+        """
+        kept = fingerprint.model_dump_json() if fingerprint is not None else ""
         renewed = self.scripts.extend(
             keys=[keys.command(claim.command_id), keys.running()],
-            args=[claim.command_id, claim.token, self.limits.lease_ms],
+            args=[claim.command_id, claim.token, self.limits.lease_ms, kept],
         )
         return bool(renewed)
 

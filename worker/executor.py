@@ -200,10 +200,11 @@ def _attempt(claim: Claim, runtime: Runtime, started: float, reads: list[Attempt
         settled = read.settled()
         if settled is not None:
             return settled
-    if claim.reconcile_first:
-        # the read may have been slow: the call gets a whole lease of its own, or none at all
-        if not runtime.store.extend_lease(claim):
-            return decisions.lease_too_short(reconcile_first=True)
+    if claim.reconcile_first or read.fingerprint is not None:
+        # the read may have been slow: the call gets a whole lease of its own, or none at all;
+        # the refund records it saw are stored first, so a death during the call leaves them
+        if not runtime.store.extend_lease(claim, fingerprint=read.fingerprint):
+            return decisions.lease_too_short(reconcile_first=claim.reconcile_first)
         started = time.monotonic()
     if not _lease_allows_call(claim, runtime, started):
         return decisions.lease_too_short(reconcile_first=claim.reconcile_first)

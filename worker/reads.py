@@ -3,7 +3,8 @@
 A read happens at most once per attempt: before sending when the call needs the order's data
 (``reads_first``) or an earlier delivery may have reached the provider, else after a refusal.
 Its verdict is recorded with the attempt (``ReadNote``); when it shows the command still to
-do and the command has no refund fingerprint yet, the records it saw become that fingerprint.
+do and the command has no refund fingerprint yet, the records it saw become that fingerprint
+(stored before the send, so a worker dying during the call leaves it, and on the attempt).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from schemas import Attempt, AttemptOutcome, Fingerprint, RefundPrint
+from store import keys
 from store.command_store import Claim, CommandStore, Spend
 from store.records import read_record
 from tests.factories import make_envelope
@@ -44,3 +45,14 @@ def test_the_first_fingerprint_is_kept_for_every_later_claim(store):
     record = read_record(store.client, command_id)
     assert record is not None
     assert [a.fingerprint for a in record.attempts] == [FIRST, LATER]
+
+
+def test_a_fingerprint_kept_before_the_call_survives_a_delivery_that_dies(store):
+    command_id = store.admit(make_envelope()).command_id
+    claim = claimed(store, command_id)
+    assert store.extend_lease(claim, fingerprint=FIRST)
+    assert store.extend_lease(claim, fingerprint=LATER)  # the first one kept stays
+    # the delivery dies here: nothing recorded, the lease runs out, another worker claims
+    store.client.hset(keys.command(command_id), "lease_until", 0)
+
+    assert claimed(store, command_id).fingerprint == FIRST
