@@ -238,13 +238,14 @@ def _refused(exc: ProviderError, claim: Claim, runtime: Runtime, read: AttemptRe
 def _send(
     provider: OrderProvider, command: AnyCommand, key: str, order: OrderSnapshot | None
 ) -> ProviderReceipt:
+    given = {"order": order} if order is not None else {}  # the order only when it was read
     match command:
         case CancelOrder():
-            return provider.cancel(command, idempotency_key=key, order=order)
+            return provider.cancel(command, idempotency_key=key, **given)
         case UpdateOrder():
-            return provider.update(command, idempotency_key=key, order=order)
+            return provider.update(command, idempotency_key=key, **given)
         case RefundOrder():
-            return provider.refund(command, idempotency_key=key, order=order)
+            return provider.refund(command, idempotency_key=key, **given)
 
 
 def _lease_allows_call(claim: Claim, runtime: Runtime, started: float) -> bool:
