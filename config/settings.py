@@ -90,6 +90,7 @@ class Settings(BaseSettings):
     bulk_dispatch_guard_s: float = Field(default=3600.0, gt=0)  # the same for bulk commands
     scheduler_tick_s: float = Field(default=0.5, gt=0)
     visibility_timeout_s: int = Field(default=3600, gt=0)
+    outcomes_max_len: int = Field(default=100_000, ge=100)  # events kept in the outcome stream
     breaker: BreakerPolicy = Field(default_factory=BreakerPolicy)
     quarantine: QuarantinePolicy = Field(default_factory=QuarantinePolicy)
     web: WebSettings = Field(default_factory=WebSettings)

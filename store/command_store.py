@@ -161,6 +161,7 @@ class CommandStore:
                 keys.dead_letters_by("reason", str(reason or "")),
                 keys.dead_letters_by("provider", envelope.command.provider),
                 keys.stats(),
+                keys.outcomes(),
             ],
             args=[
                 claim.command_id,
@@ -176,6 +177,7 @@ class CommandStore:
                 envelope.command.kind,
                 keys.stats_hour(""),
                 self.limits.bulk_guard,
+                self.limits.outcomes_max_len,
             ],
         )
         if reply[0] == "fenced":
@@ -204,6 +206,7 @@ class CommandStore:
                 keys.running(),
                 keys.schedule(),
                 keys.stats(),
+                keys.outcomes(),
             ],
             args=[
                 claim.command_id,
@@ -216,6 +219,7 @@ class CommandStore:
                 claim.envelope.command.provider,
                 claim.envelope.command.kind,
                 _fingerprint(attempt),
+                self.limits.outcomes_max_len,
             ],
         )
         if reply[0] == "fenced":
@@ -271,8 +275,16 @@ class CommandStore:
                 keys.dispatch(),
                 keys.audit(),
                 keys.attempts(command_id),
+                keys.outcomes(),
             ],
-            args=[command_id, actor, why, self.limits.retention_s, keys.command("")],
+            args=[
+                command_id,
+                actor,
+                why,
+                self.limits.retention_s,
+                keys.command(""),
+                self.limits.outcomes_max_len,
+            ],
         )
         return bool(reply[0] == "ok")
 

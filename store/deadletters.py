@@ -69,6 +69,7 @@ class DeadLetters:
                 keys.lane(record.envelope.command.lane),
                 keys.dispatch(),
                 keys.audit(),
+                keys.outcomes(),
             ],
             args=[
                 command_id,
@@ -77,6 +78,7 @@ class DeadLetters:
                 actor,
                 why,
                 self.store.limits.retention_s,
+                self.store.limits.outcomes_max_len,
             ],
         )
         if reply[0] != "ok":
@@ -91,8 +93,20 @@ class DeadLetters:
         """
         record = self._dead(command_id)
         reply = self.store.scripts.discard(
-            keys=[*self._indexes(record), keys.audit(), keys.attempts(command_id)],
-            args=[command_id, str(record.dead_reason), actor, why, self.store.limits.retention_s],
+            keys=[
+                *self._indexes(record),
+                keys.audit(),
+                keys.attempts(command_id),
+                keys.outcomes(),
+            ],
+            args=[
+                command_id,
+                str(record.dead_reason),
+                actor,
+                why,
+                self.store.limits.retention_s,
+                self.store.limits.outcomes_max_len,
+            ],
         )
         if reply[0] != "ok":
             raise NotADeadLetter(f"command {command_id} is {reply[1]}, not dead")

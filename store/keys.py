@@ -93,6 +93,11 @@ def audit() -> str:
     return f"{PREFIX}:audit"
 
 
+def outcomes() -> str:
+    """Stream: one event per outcome a producer cares about (store/outcomes.py), bounded."""
+    return f"{PREFIX}:outcomes"
+
+
 def stats() -> str:
     """Hash: all-time outcome counters and histogram buckets, ``kind|label|label...`` fields."""
     return f"{PREFIX}:stats"

@@ -13,6 +13,7 @@ class StoreLimits:
     guard_ms: int  # re-send a dispatched message not claimed within this
     lease_ms: int
     bulk_guard_ms: int | None = None  # the same for bulk commands (default: guard_ms)
+    outcomes_max_len: int = 100_000  # the outcome stream is trimmed to about this many events
 
     @property
     def bulk_guard(self) -> int:

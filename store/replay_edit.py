@@ -44,11 +44,13 @@ def edit_and_replay(
             keys.lane(old.command.lane),
             keys.dispatch(),
             keys.audit(),
+            keys.outcomes(),
         ],
         args=[
             command_id, store.limits.guard_ms, str(record.dead_reason), actor, why,
             store.client.hget(keys.command(command_id), "envelope") or "",
             new.model_dump_json(), old.command.model_dump_json(), command.model_dump_json(),
+            store.limits.outcomes_max_len,
         ],
     )  # fmt: skip
     if reply[0] != "ok":

@@ -128,6 +128,7 @@ def build_store(settings: Settings) -> CommandStore:
         guard_ms=round(settings.dispatch_guard_s * 1000),
         lease_ms=round(settings.lease_s * 1000),
         bulk_guard_ms=round(settings.bulk_dispatch_guard_s * 1000),
+        outcomes_max_len=settings.outcomes_max_len,
     )
     return CommandStore(redis_client(store_url(settings)), limits)
 

@@ -1,7 +1,7 @@
 -- Discard a command that has not started (waiting behind its lane, or queued); audited.
 -- A discarded lane head releases the next command, due for a message at once.
--- KEYS: 1 command, 2 lane, 3 dispatch, 4 audit, 5 attempts
--- ARGV: 1 id, 2 actor, 3 why, 4 retention s, 5 command key prefix
+-- KEYS: 1 command, 2 lane, 3 dispatch, 4 audit, 5 attempts, 6 outcome stream
+-- ARGV: 1 id, 2 actor, 3 why, 4 retention s, 5 command key prefix, 6 outcome stream max length
 local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'waiting' and state ~= 'queued' then return {'not_pending', state or 'missing'} end
 local now = now_ms()
@@ -14,4 +14,5 @@ redis.call('EXPIRE', KEYS[5], ARGV[4])
 local nxt = release_lane(KEYS[2], ARGV[1], ARGV[5], KEYS[3], now, 0)
 redis.call('XADD', KEYS[4], '*', 'action', 'discard_pending', 'command_id', ARGV[1],
   'actor', ARGV[2], 'why', ARGV[3], 'at_ms', now)
+emit_outcome(KEYS[6], ARGV[6], KEYS[1], ARGV[1], 'discarded')
 return {'ok', nxt}

@@ -104,3 +104,18 @@ local function count_outcome(stats_key, hour_prefix, now, fields)
     redis.call('EXPIRE', hour_key, 93600)
   end
 end
+
+-- Append one event to the outcome stream for the command in `cmd_key`, after its record changed
+-- in this same script (so the event is never lost nor doubled relative to the state). One XADD,
+-- trimmed to about `maxlen` entries; the body carries no credential (the envelope names the
+-- account, never its secrets). `reason` is the dead reason (for a replay: the one it had).
+local function emit_outcome(stream, maxlen, cmd_key, id, event, reason)
+  local f = redis.call('HMGET', cmd_key, 'envelope', 'state', 'last_message')
+  local e = cjson.decode(f[1])
+  local c = e['command']
+  redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'event', event, 'id', id,
+    'key', e['idempotency_key'], 'provider', c['provider'], 'account', c['account'],
+    'order_id', c['order_id'], 'kind', c['kind'], 'state', f[2], 'reason', reason or '',
+    'attempts', redis.call('LLEN', cmd_key .. ':attempts'), 'message', f[3] or '',
+    'at_ms', now_ms())
+end

@@ -1,6 +1,8 @@
 -- Put a dead letter back at the tail of its order lane, budgets reset, read-before-send on.
--- KEYS: 1 command, 2 dead letters, 3 by reason, 4 by provider, 5 lane, 6 dispatch, 7 audit
--- ARGV: 1 id, 2 guard ms, 3 expected dead reason, 4 actor, 5 why, 6 retention s
+-- KEYS: 1 command, 2 dead letters, 3 by reason, 4 by provider, 5 lane, 6 dispatch, 7 audit,
+--       8 outcome stream
+-- ARGV: 1 id, 2 guard ms, 3 expected dead reason, 4 actor, 5 why, 6 retention s,
+--       7 outcome stream max length
 local f = redis.call('HMGET', KEYS[1], 'state', 'dead_reason')
 if f[1] ~= 'dead' or f[2] ~= ARGV[3] then return {'not_dead', f[1] or 'missing'} end
 local now = now_ms()
@@ -19,4 +21,5 @@ redis.call('HDEL', KEYS[1], 'dead_reason', 'next_ms', 'finished_ms')
 redis.call('PERSIST', KEYS[1])
 redis.call('XADD', KEYS[7], '*', 'action', 'replay', 'command_id', ARGV[1], 'actor', ARGV[4],
   'why', ARGV[5], 'at_ms', now)
+emit_outcome(KEYS[8], ARGV[7], KEYS[1], ARGV[1], 'replayed', ARGV[3])
 return {'ok', state}

@@ -1,0 +1,146 @@
+"""The outcome stream: the events the store's scripts append, read back, and waiting on them.
+
+Each script that changes a command's state in a way a producer cares about appends one event in
+the same step (``emit_outcome`` in ``lua/prelude.lua``): a final outcome (succeeded,
+already_done, dead, discarded) or a notable one (retry_scheduled, replayed, edited). The stream
+is trimmed to about ``StoreLimits.outcomes_max_len`` entries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+import redis
+
+from schemas import TERMINAL_STATES, CommandState
+from store import keys
+
+BLOCK_STEP_MS = 2000  # one XREAD BLOCK waits at most this long: below the socket timeout
+READ_COUNT = 500  # events one read hands back at most
+
+
+class OutcomeEvent(StrEnum):
+    """What happened to a command, as the outcome stream names it."""
+
+    SUCCEEDED = "succeeded"
+    ALREADY_DONE = "already_done"
+    DEAD = "dead"
+    DISCARDED = "discarded"
+    RETRY_SCHEDULED = "retry_scheduled"
+    REPLAYED = "replayed"
+    EDITED = "edited"
+
+
+FINAL_EVENTS = frozenset(
+    {OutcomeEvent.SUCCEEDED, OutcomeEvent.ALREADY_DONE, OutcomeEvent.DEAD, OutcomeEvent.DISCARDED}
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One event of the outcome stream; ``event_id`` is its stream entry id (unique, ordered)."""
+
+    event_id: str
+    event: OutcomeEvent
+    command_id: str
+    idempotency_key: str
+    provider: str
+    account: str
+    order_id: str
+    kind: str  # the command's kind: cancel, update or refund
+    state: str
+    reason: str  # the dead reason (for a replay or an edit: the one it had); '' when none
+    attempts: int  # provider attempts recorded so far
+    message: str
+    at_ms: int
+
+    @classmethod
+    def of(cls, entry_id: str, fields: Mapping[str, str]) -> Outcome:
+        """The event from a stream entry as the scripts write it."""
+        return cls(
+            event_id=entry_id,
+            event=OutcomeEvent(fields["event"]),
+            command_id=fields["id"],
+            idempotency_key=fields["key"],
+            provider=fields["provider"],
+            account=fields["account"],
+            order_id=fields["order_id"],
+            kind=fields["kind"],
+            state=fields["state"],
+            reason=fields.get("reason", ""),
+            attempts=int(fields.get("attempts", 0)),
+            message=fields.get("message", ""),
+            at_ms=int(fields["at_ms"]),
+        )
+
+    @property
+    def final(self) -> bool:
+        """Whether the command ended with this event (until an operator replays it)."""
+        return self.event in FINAL_EVENTS
+
+    def as_dict(self) -> dict[str, str | int]:
+        """The event as a JSON-ready mapping."""
+        return {name: str(value) if isinstance(value, StrEnum) else value
+                for name, value in asdict(self).items()}  # fmt: skip
+
+
+class Outcomes:
+    """Reads of the outcome stream of one store."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def last_id(self) -> str:
+        """The id of the newest event, or ``0-0`` when the stream is empty."""
+        newest = self.client.xrevrange(keys.outcomes(), count=1)
+        return str(newest[0][0]) if newest else "0-0"
+
+    def read(
+        self, after: str, *, count: int = READ_COUNT, block_ms: int | None = None
+    ) -> list[Outcome]:
+        """Events after ``after``, oldest first; ``block_ms`` waits that long for one to come."""
+        reply: Any = self.client.xread({keys.outcomes(): after}, count=count, block=block_ms)
+        return _outcomes(reply[0][1]) if reply else []
+
+    def of_command(self, command_id: str, *, after: str = "-") -> list[Outcome]:
+        """The events of one command still in the stream (a scan: for tests and tools)."""
+        entries: Any = self.client.xrange(keys.outcomes(), min=after)
+        return [o for o in _outcomes(entries) if o.command_id == command_id]
+
+    def wait_final(self, command_id: str, timeout_s: float) -> CommandState | None:
+        """Wait until the command reaches a final state, woken by the stream.
+
+        The record is read in one transaction with the stream's newest id, so an event that
+        comes after the read is seen by the read from that id on: none slips between the two.
+
+        Returns:
+            The final state, or ``None`` when ``timeout_s`` passed first.
+
+        Raises:
+            LookupError: no such command (never admitted, or expired).
+        """
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.xrevrange(keys.outcomes(), count=1)
+        pipe.hget(keys.command(command_id), "state")
+        newest, state = pipe.execute()
+        if state is None:
+            raise LookupError(f"no command {command_id}")
+        if CommandState(state) in TERMINAL_STATES:
+            return CommandState(state)
+        cursor = str(newest[0][0]) if newest else "0-0"
+        while (left_ms := int((deadline - time.monotonic()) * 1000)) > 0:
+            events = self.read(cursor, block_ms=min(left_ms, BLOCK_STEP_MS))
+            for outcome in events:
+                cursor = outcome.event_id
+                if outcome.command_id == command_id and outcome.final:
+                    return CommandState(outcome.state)
+        return None
+
+
+def _outcomes(entries: list[tuple[str, dict[str, str]]]) -> list[Outcome]:
+    return [Outcome.of(str(entry_id), fields) for entry_id, fields in entries]
