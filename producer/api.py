@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from config.settings import Settings
 from producer.validation import check_account, derived_fingerprint, to_command, to_envelope
 from providers.errors import IdempotencyConflict, InvalidSubmission
-from schemas import AnyCommand, CommandEnvelope
+from schemas import AnyCommand, CommandEnvelope, CommandRecord
 from store.admission import Prepared
 from store.clock import utcnow
 from store.command_store import Admission, Admitted, CommandStore
 from store.dispatching import Publish, send_or_defer
+from store.outcomes import Outcomes
+from store.records import read_record
 
 CommandInput = AnyCommand | Mapping[str, Any]
 
@@ -25,6 +27,13 @@ class Submission:
     command_id: str
     idempotency_key: str
     admitted: Admitted  # NEW, EXISTING (same key and content seen before) or CONFLICT
+    producer: Producer | None = field(default=None, repr=False, compare=False)
+
+    def wait(self, timeout_s: float) -> CommandRecord | None:
+        """Wait until the command ends; see `Producer.wait`."""
+        if self.producer is None:
+            raise ValueError("this submission has no producer to wait with")
+        return self.producer.wait(self.command_id, timeout_s)
 
 
 class Producer:
@@ -109,6 +118,21 @@ class Producer:
         admissions: list[Admission] = self.store.admit_prepared(items)
         send_or_defer(self.store, self.publish, [a.command_id for a in admissions if a.dispatch])
         return [
-            Submission(a.command_id, item.idempotency_key, a.admitted)
+            Submission(a.command_id, item.idempotency_key, a.admitted, self)
             for a, item in zip(admissions, items, strict=True)
         ]
+
+    def wait(self, command_id: str, timeout_s: float) -> CommandRecord | None:
+        """Wait until the command ends (succeeded, already_done, dead or discarded).
+
+        Woken by the outcome stream, not by polling the record: the call blocks in Redis.
+
+        Returns:
+            The command's record as it ended, or ``None`` when ``timeout_s`` passed first.
+
+        Raises:
+            UnknownCommand: no such command (never admitted, or expired).
+        """
+        if Outcomes(self.store.client).wait_final(command_id, timeout_s) is None:
+            return None
+        return read_record(self.store.client, command_id)

@@ -16,11 +16,16 @@ from typing import Any
 
 import redis
 
+from providers.errors import OrderCmdError
 from schemas import TERMINAL_STATES, CommandState
 from store import keys
 
 BLOCK_STEP_MS = 2000  # one XREAD BLOCK waits at most this long: below the socket timeout
 READ_COUNT = 500  # events one read hands back at most
+
+
+class UnknownCommand(OrderCmdError, LookupError):
+    """No command has that id (it was never admitted, or its record expired)."""
 
 
 class OutcomeEvent(StrEnum):
@@ -121,7 +126,7 @@ class Outcomes:
             The final state, or ``None`` when ``timeout_s`` passed first.
 
         Raises:
-            LookupError: no such command (never admitted, or expired).
+            UnknownCommand: no such command (never admitted, or expired).
         """
         deadline = time.monotonic() + max(0.0, timeout_s)
         pipe = self.client.pipeline(transaction=True)
@@ -129,7 +134,7 @@ class Outcomes:
         pipe.hget(keys.command(command_id), "state")
         newest, state = pipe.execute()
         if state is None:
-            raise LookupError(f"no command {command_id}")
+            raise UnknownCommand(f"no command {command_id} (unknown, or expired)")
         if CommandState(state) in TERMINAL_STATES:
             return CommandState(state)
         cursor = str(newest[0][0]) if newest else "0-0"

@@ -11,13 +11,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import APIRouter, Body, Depends, Header, Path, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response
 
 from producer import Producer
 from providers.errors import InvalidSubmission
 from schemas import CommandEnvelope
 from store.command_store import Admitted
-from store.records import read_record
 from web.intake_auth import producer_name
 from web.intake_errors import IntakeError, IntakeRoute
 from web.intake_models import (
@@ -35,6 +34,7 @@ from web.intake_models import (
     command_input,
 )
 from web.state import AppState, app_state
+from web.waiting import MAX_WAIT_S, read_when_final
 
 log = structlog.get_logger("ordercmd.intake")
 
@@ -54,6 +54,12 @@ ITEM_STATUS: dict[Admitted, Literal["new", "existing", "conflict"]] = {
     Admitted.EXISTING: "existing",
     Admitted.CONFLICT: "conflict",
 }
+
+
+WAIT_DOC = (
+    f"Long poll: answer when the command ends (succeeded, already_done, dead, discarded), or "
+    f"after this many seconds (at most {MAX_WAIT_S:g}) with its state then"
+)
 
 
 def status_url(command_id: str) -> str:
@@ -143,13 +149,15 @@ def submit_batch(
     response_model=CommandView,
     responses={404: {"model": Errors, "description": "No such command"}, **REFUSALS},
 )
-def command_status(
+async def command_status(
     command_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,80}$")],
+    request: Request,
     state: State,
     producer: ProducerName,
+    wait: Annotated[float, Query(ge=0, description=WAIT_DOC)] = 0,
 ) -> CommandView:
-    """A command's state and attempts."""
-    record = read_record(state.store.client, command_id)
+    """A command's state and attempts; with ``wait``, once it has ended (long poll)."""
+    record = await read_when_final(request.app, state.store.client, command_id, wait)
     if record is None:
         raise IntakeError(404, [("command_id", "no such command (unknown, or expired)")])
     return CommandView.of(record)
