@@ -26,6 +26,7 @@ from pydantic_settings import (
 )
 
 from config.web import WebSettings
+from config.webhooks import WebhookPolicy, WebhookSubscription
 from providers.accounts import Account, BackdAccount, FastpodAccount, ShoplazzaAccount
 from providers.errors import ConfigError
 
@@ -91,6 +92,8 @@ class Settings(BaseSettings):
     scheduler_tick_s: float = Field(default=0.5, gt=0)
     visibility_timeout_s: int = Field(default=3600, gt=0)
     outcomes_max_len: int = Field(default=100_000, ge=100)  # events kept in the outcome stream
+    webhooks: dict[str, WebhookSubscription] = Field(default_factory=dict)
+    webhook_policy: WebhookPolicy = Field(default_factory=WebhookPolicy)
     breaker: BreakerPolicy = Field(default_factory=BreakerPolicy)
     quarantine: QuarantinePolicy = Field(default_factory=QuarantinePolicy)
     web: WebSettings = Field(default_factory=WebSettings)

@@ -225,3 +225,41 @@ def sign_in_account(digest: str) -> str:
 def limit_counter(scope: str, digest: str) -> str:
     """Counter: failures (or new sessions) in ``scope`` of one address or key id, this window."""
     return f"{PREFIX}:limit:{scope}:{digest}"
+
+
+# --- Webhooks (store/webhooks/) ---
+
+
+def webhook(subscription_id: str) -> str:
+    """Hash: a subscription made through the operator API (URL, event kinds, filter, secrets)."""
+    return f"{PREFIX}:wh:{subscription_id}"
+
+
+def webhooks() -> str:
+    """Sorted set: the ids of subscriptions made through the operator API, by creation (ms)."""
+    return f"{PREFIX}:wh"
+
+
+def webhook_state(subscription_id: str) -> str:
+    """Hash: how far deliveries to one subscription got (cursor, lease, backoff, disabled)."""
+    return f"{PREFIX}:wh:{subscription_id}:state"
+
+
+def webhook_redeliver(subscription_id: str) -> str:
+    """List: events to deliver again (replayed dead letters), before the stream's next ones."""
+    return f"{PREFIX}:wh:{subscription_id}:redeliver"
+
+
+def webhook_queued(subscription_id: str) -> str:
+    """String with a TTL: a delivery task for the subscription is on the broker."""
+    return f"{PREFIX}:wh:{subscription_id}:queued"
+
+
+def webhook_dead_letters() -> str:
+    """Sorted set: ``<subscription id> <event id>`` of dead deliveries, by time (ms)."""
+    return f"{PREFIX}:whdlq"
+
+
+def webhook_dead_letter_bodies() -> str:
+    """Hash: each dead delivery (member of ``webhook_dead_letters``) as JSON."""
+    return f"{PREFIX}:whdlq:bodies"

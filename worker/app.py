@@ -27,19 +27,21 @@ from store.flow import FlowControl
 from worker.broker_consumer import GuardedConsumer
 from worker.logs import configure_logging
 from worker.quarantining import message_screen
-from worker.queues import BULK_QUEUE, LIVE_QUEUE, queue_for
+from worker.queues import BULK_QUEUE, LIVE_QUEUE, WEBHOOK_QUEUE, queue_for
 from worker.redis_transport import GuardedTransport
 from worker.runtime import Runtime, account_providers
 from worker.scheduler import Scheduler
+from worker.webhook_pump import WebhookPump
+from worker.webhook_runtime import DELIVER_TASK, start_pump
 
 log = structlog.get_logger("ordercmd.worker")
 
 EXECUTE_TASK = "ordercmd.execute_command"
 QUEUE = LIVE_QUEUE
-QUEUES = (LIVE_QUEUE, BULK_QUEUE)
+QUEUES = (LIVE_QUEUE, BULK_QUEUE, WEBHOOK_QUEUE)
 PUBLISH_BATCH_SIZE = 1000
 
-app = Celery("ordercmd", include=["tasks.commands"])
+app = Celery("ordercmd", include=["tasks.commands", "tasks.webhooks"])
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -160,6 +162,7 @@ class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
         super().__init__(parent, **options)
         self.scheduler: Scheduler | None = None
         self.runs: RunDriver | None = None
+        self.webhooks: WebhookPump | None = None
 
     def start(self, parent: Any) -> None:
         """Start the scheduler and bulk-run threads."""
@@ -181,13 +184,21 @@ class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
         self.scheduler.start()
         self.runs = run_driver(settings, store, publish)
         self.runs.start(tick_s=settings.scheduler_tick_s)
+        self.webhooks = start_pump(settings, send_deliver)
 
     def stop(self, parent: Any) -> None:
         """Stop the scheduler and bulk-run threads."""
+        if self.webhooks is not None:
+            self.webhooks.stop()
         if self.runs is not None:
             self.runs.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
+
+
+def send_deliver(subscription_id: str) -> None:
+    """Queue a webhook delivery task for the subscription, on the webhook queue."""
+    app.send_task(DELIVER_TASK, args=[subscription_id], queue=WEBHOOK_QUEUE)
 
 
 app.steps["worker"].add(SchedulerStep)

@@ -15,3 +15,6 @@ BULK_QUEUE = "ordercmd.bulk"
 def queue_for(command_id: str) -> str:
     """The queue for ``command_id``'s messages."""
     return BULK_QUEUE if is_bulk(command_id) else LIVE_QUEUE
+
+
+WEBHOOK_QUEUE = "ordercmd.webhooks"  # webhook deliveries: never in the way of commands' queues

@@ -1,0 +1,1 @@
+"""Webhook subscriptions, their signing, and the state of their deliveries in Redis."""

@@ -1,0 +1,59 @@
+"""A real HTTP webhook receiver on loopback for tests: records every request, answers as told."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+
+@dataclass
+class Received:
+    """One request the receiver got."""
+
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """``url`` takes POSTs; ``status`` is what it answers (set it to 503 to fail them)."""
+
+    status: int = 200
+    requests: list[Received] = field(default_factory=list)  # the ones it accepted (2xx)
+    refused: list[Received] = field(default_factory=list)  # the ones it answered otherwise
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        """Where to send webhooks."""
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+
+    def start(self) -> Self:
+        """Serve in a daemon thread."""
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                status = receiver.status
+                seen = Received(dict(self.headers.items()), body)
+                (receiver.requests if status < 300 else receiver.refused).append(seen)
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()

@@ -1,0 +1,100 @@
+"""Wakes webhook delivery: sends a task for each subscription with events waiting for it.
+
+One thread per worker main process blocks on the outcome stream (XREAD BLOCK), so a new event
+reaches its task within milliseconds; at least once a second it also looks for subscriptions
+whose backoff ended or that have replays queued. A subscription gets one task message at a
+time (a marker set NX, cleared by the task), however many pumps run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import redis
+import structlog
+
+from store import keys
+from store.clock import redis_now_ms
+from store.outcomes import Outcomes
+from store.webhooks.subscriptions import Subscription, Subscriptions
+
+log = structlog.get_logger("ordercmd.webhooks")
+
+BLOCK_MS = 1000
+QUEUED_TTL_MS = 60_000  # a lost task message is sent again after this
+
+
+class WebhookPump:
+    """The loop that hands subscriptions with work to delivery tasks."""
+
+    def __init__(
+        self, client: redis.Redis, subscriptions: Subscriptions, send: Callable[[str], None]
+    ) -> None:
+        self.client = client
+        self.subscriptions = subscriptions
+        self.send = send
+        self.outcomes = Outcomes(client)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self, cursor: str, *, block_ms: int = BLOCK_MS) -> str:
+        """Wait for events after ``cursor`` (at most ``block_ms``), then send the tasks due.
+
+        Returns:
+            The new cursor.
+        """
+        events = self.outcomes.read(cursor, block_ms=block_ms)
+        cursor = events[-1].event_id if events else cursor
+        subs = self.subscriptions.all()
+        for sub in self.with_work(subs):
+            if self.client.set(keys.webhook_queued(sub.id), 1, nx=True, px=QUEUED_TTL_MS):
+                self.send(sub.id)
+        return cursor
+
+    def with_work(self, subs: list[Subscription]) -> list[Subscription]:
+        """The subscriptions that have events or replays waiting and may be sent to now."""
+        if not subs:
+            return []
+        newest = self.outcomes.last_id()
+        now_ms = redis_now_ms(self.client)
+        pipe = self.client.pipeline(transaction=False)
+        for sub in subs:
+            pipe.hmget(keys.webhook_state(sub.id), ["cursor", "disabled", "lease_until", "next_ms"])
+            pipe.llen(keys.webhook_redeliver(sub.id))
+        replies = pipe.execute()
+        ready = []
+        for sub, (cursor, disabled, lease_until, next_ms), replays in zip(
+            subs, replies[0::2], replies[1::2], strict=True
+        ):
+            waiting = cursor != newest or replays > 0
+            blocked = disabled == "1" or int(lease_until or 0) > now_ms
+            if waiting and not blocked and int(next_ms or 0) <= now_ms:
+                ready.append(sub)
+        return ready
+
+    def run(self) -> None:
+        """Loop until ``stop``; a failed round is logged, never fatal."""
+        cursor = "$"
+        while not self._stop.is_set():
+            try:
+                if cursor == "$":
+                    cursor = self.outcomes.last_id()
+                cursor = self.run_once(cursor)
+            except redis.RedisError as exc:
+                log.warning("webhook pump round failed", error=type(exc).__name__)
+                self._stop.wait(1.0)
+            except Exception:  # the loop must outlive any one bad round
+                log.exception("webhook pump round failed")
+                self._stop.wait(1.0)
+
+    def start(self) -> None:
+        """Run in a daemon thread."""
+        self._thread = threading.Thread(target=self.run, name="ordercmd-webhooks", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop the loop and wait for it (at most one blocking read)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)

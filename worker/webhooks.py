@@ -1,0 +1,169 @@
+"""Delivers outcome events to one webhook subscription: a leased batch, in order, at least once.
+
+A task leases the subscription, sends its replayed deliveries and then the stream's events after
+its cursor, one call at a time under the endpoint's rate, and saves how far it got. A failed
+call stops the batch: the same event is tried again after a backoff with jitter (the breaker's
+cool-down once calls fail in a row), with the same ``webhook-id``; past the attempt budget it
+is dead-lettered and the next event goes. An endpoint failing longer than ``disable_after_s``
+is disabled. The batch hands over after ``batch_budget_s`` so no task holds a worker for long.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+import redis
+
+from config.webhooks import WebhookPolicy
+from store.clock import redis_now_ms, utcnow
+from store.outcomes import Outcome, Outcomes
+from store.webhooks.deliveries import DeadDelivery, Deliveries, Lease
+from store.webhooks.signing import payload, sign
+from store.webhooks.subscriptions import Subscription
+from worker.backoff import retry_delay_s
+
+USER_AGENT = "ordercmd-webhooks/0.1"
+
+
+def post(client: httpx.Client, sub: Subscription, outcome: Outcome, timeout_s: float) -> str:
+    """Send one event, signed; '' when the receiver took it (2xx), else why not."""
+    body = payload(outcome.as_dict())
+    headers = sign(outcome.event_id, body, sub.signing_secrets, at=utcnow())
+    headers |= {"content-type": "application/json", "user-agent": USER_AGENT}
+    timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
+    started = time.monotonic()
+    try:
+        # streamed and never read: the answer's status is all a delivery needs
+        with client.stream("POST", sub.url, content=body, headers=headers, timeout=timeout) as r:
+            status = r.status_code
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__} after {time.monotonic() - started:.1f} s"
+    return "" if 200 <= status < 300 else f"HTTP {status}"
+
+
+@dataclass
+class Progress:
+    """What one batch did, saved at its end."""
+
+    lease: Lease
+    policy: WebhookPolicy
+    now_ms: int
+    cursor: str = ""
+    redelivered: int = 0
+    delivered: int = 0
+    dead: list[DeadDelivery] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)
+    stopped: bool = False
+
+    def __post_init__(self) -> None:
+        self.cursor = self.lease.cursor
+        self.head_attempts = self.lease.head_attempts
+        self.failures = self.lease.failures
+
+    def passed(self, outcome: Outcome, redelivery: bool) -> None:
+        """The item is done with (delivered, skipped or dead): the next one is the head."""
+        if redelivery:
+            self.redelivered += 1
+        else:
+            self.cursor = outcome.event_id
+        self.head_attempts = 0
+
+    def ok(self, outcome: Outcome, redelivery: bool) -> None:
+        """Delivered."""
+        self.passed(outcome, redelivery)
+        self.delivered += 1
+        self.failures = 0
+        self.fields |= {"failing_since_ms": "", "last_ok_ms": str(self.now_ms), "last_error": ""}
+
+    def failed(self, outcome: Outcome, redelivery: bool, error: str, rng: random.Random) -> None:
+        """Not delivered: back off (dead-letter it past the budget); the batch stops."""
+        policy = self.policy
+        self.head_attempts += 1
+        self.failures += 1
+        attempts = self.head_attempts
+        if attempts >= policy.max_attempts:
+            sub_id = self.lease.subscription_id
+            self.dead.append(DeadDelivery(sub_id, outcome, attempts, error, self.now_ms))
+            self.passed(outcome, redelivery)
+        delay_s = retry_delay_s(attempts, base_s=policy.base_s, cap_s=policy.cap_s, rng=rng)
+        if self.failures >= policy.breaker_failures:
+            delay_s = max(delay_s, policy.cool_down_s)  # the endpoint's breaker is open
+        since = self.lease.failing_since_ms or self.now_ms
+        self.fields |= {"failing_since_ms": str(since), "last_error": error,
+                        "next_ms": str(self.now_ms + round(delay_s * 1000))}  # fmt: skip
+        if self.now_ms - since >= policy.disable_after_s * 1000:
+            self.fields |= {"disabled": "1", "disabled_why": f"failing since {since}: {error}"}
+        self.stopped = True
+
+    def saved_fields(self) -> dict[str, str]:
+        """The state to save."""
+        fields = {"cursor": self.cursor, "head_attempts": str(self.head_attempts),
+                  "failures": str(self.failures)}  # fmt: skip
+        return fields | ({"next_ms": ""} if not self.stopped else {}) | self.fields
+
+
+@dataclass
+class Sender:
+    """What deliveries need in one worker process."""
+
+    client: redis.Redis
+    http: httpx.Client
+    policy: WebhookPolicy
+    rng: random.Random = field(default_factory=random.Random)
+    sleep: Callable[[float], None] = time.sleep
+
+    def deliver(self, sub: Subscription) -> str:
+        """One leased batch for ``sub``.
+
+        Returns:
+            ``more`` when events may be left (send another task), ``done``, ``backoff`` (a call
+            failed: the pump sends a task when it is due), or why nothing was done:
+            ``disabled``, ``busy``, ``not_due``, ``lost`` (the lease ran out first).
+        """
+        policy = self.policy
+        deliveries = Deliveries(self.client)
+        lease_ms = round((policy.batch_budget_s + 2 * policy.timeout_s) * 1000)
+        lease = deliveries.lease(sub.id, uuid.uuid4().hex, lease_ms=lease_ms)
+        if isinstance(lease, str):
+            return lease
+        progress = Progress(lease, policy, redis_now_ms(self.client))
+        replays = deliveries.redeliveries(sub.id)
+        events = Outcomes(self.client).read(lease.cursor, count=policy.batch)
+        items = [(o, True) for o in replays] + [(o, False) for o in events]
+        done = self._send(sub, items, progress)
+        saved = deliveries.save(
+            lease, progress.saved_fields(), redelivered=progress.redelivered, dead=progress.dead
+        )
+        if not saved:
+            return "lost"
+        if progress.stopped:
+            return "backoff"
+        return "more" if done < len(items) or len(events) == policy.batch else "done"
+
+    def _send(
+        self, sub: Subscription, items: list[tuple[Outcome, bool]], progress: Progress
+    ) -> int:
+        """Send items in order until one fails or the budget is spent; how many were done."""
+        deadline = time.monotonic() + self.policy.batch_budget_s
+        interval_s, last_call = 1.0 / self.policy.rate_per_s, float("-inf")
+        for done, (outcome, redelivery) in enumerate(items):
+            if time.monotonic() > deadline:
+                return done
+            if not redelivery and not sub.matches(outcome):
+                progress.passed(outcome, redelivery)
+                continue
+            wait_s = last_call + interval_s - time.monotonic()
+            if wait_s > 0:
+                self.sleep(wait_s)
+            last_call = time.monotonic()
+            error = post(self.http, sub, outcome, self.policy.timeout_s)
+            if error:
+                progress.failed(outcome, redelivery, error, self.rng)
+                return done + 1
+            progress.ok(outcome, redelivery)
+        return len(items)
