@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "serve": "cli.serve:serve",
     "status": "cli.status:status",
     "submit": "cli.submit:submit",
+    "webhooks": "cli.webhooks:webhooks",
     "worker": "cli.worker:worker",
 }
 

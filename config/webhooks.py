@@ -119,7 +119,7 @@ class WebhookPolicy(BaseModel):
     max_attempts: int = Field(default=8, ge=1)  # then the delivery is dead-lettered
     base_s: float = Field(default=1.0, gt=0)
     cap_s: float = Field(default=300.0, gt=0)
-    rate_per_s: float = Field(default=50.0, gt=0)  # per endpoint
+    rate_per_s: float = Field(default=200.0, gt=0)  # calls per second to one endpoint
     breaker_failures: int = Field(default=5, ge=1)
     cool_down_s: float = Field(default=30.0, gt=0)
     disable_after_s: float = Field(default=24 * 3600.0, gt=0)  # failing this long: disabled

@@ -80,6 +80,10 @@ class WebhookPump:
             try:
                 if cursor == "$":
                     cursor = self.outcomes.last_id()
+                    # a subscription in the settings gets the events from when the first worker
+                    # knowing it starts (the API's get theirs from when they are made)
+                    for sub in self.subscriptions.configured:
+                        self.client.hsetnx(keys.webhook_state(sub.id), "cursor", cursor)
                 cursor = self.run_once(cursor)
             except redis.RedisError as exc:
                 log.warning("webhook pump round failed", error=type(exc).__name__)

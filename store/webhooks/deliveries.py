@@ -71,6 +71,23 @@ class DeadDelivery:
         )
 
 
+@dataclass(frozen=True)
+class DeadFilter:
+    """Which dead deliveries to list or replay; ``None`` means any."""
+
+    subscription_id: str | None = None
+    event: str | None = None
+    command_id: str | None = None
+
+    def matches(self, dead: DeadDelivery) -> bool:
+        """Whether ``dead`` passes every given field."""
+        return (
+            self.subscription_id in (None, dead.subscription_id)
+            and self.event in (None, str(dead.event.event))
+            and self.command_id in (None, dead.event.command_id)
+        )
+
+
 def outcome_of(data: dict[str, Any]) -> Outcome:
     """An outcome from its ``as_dict`` form (a redelivery, a dead delivery)."""
     fields = {k: str(v) for k, v in data.items()}
@@ -138,6 +155,15 @@ class Deliveries:
             args=[dead.member],
         ))  # fmt: skip
 
+    def replay_matching(self, where: DeadFilter, *, dry_run: bool) -> list[DeadDelivery]:
+        """Replay every dead delivery ``where`` matches (or, dry, only list them).
+
+        Returns:
+            The ones replayed (dry: the ones that would be).
+        """
+        chosen = [d for d in self.dead(limit=DEAD_LETTER_MAX) if where.matches(d)]
+        return chosen if dry_run else [d for d in chosen if self.replay(d)]
+
     def disable(self, sub_id: str, why: str) -> None:
         """Stop deliveries to the subscription (shown to operators)."""
         self.client.hset(keys.webhook_state(sub_id), mapping={"disabled": 1, "disabled_why": why})
@@ -153,10 +179,8 @@ class Deliveries:
         """
         state = self.client.hmget(keys.webhook_state(sub_id), ["failing_since_ms"])
         since = int(state[0] or 0)
-        replayed = sum(
-            self.replay(d) for d in self.dead(limit=DEAD_LETTER_MAX)
-            if d.subscription_id == sub_id and d.dead_ms >= since
-        )  # fmt: skip
+        mine = self.replay_matching(DeadFilter(subscription_id=sub_id), dry_run=True)
+        replayed = sum(self.replay(d) for d in mine if d.dead_ms >= since)
         self.client.hdel(
             keys.webhook_state(sub_id), "disabled", "disabled_why", "next_ms", "failures",
             "head_attempts", "failing_since_ms",
