@@ -20,12 +20,13 @@ from web import (
     run_pages,
     search_pages,
     signin,
+    webhook_api,
 )
 from web.render import HERE, SECURITY_HEADERS
 
 router = APIRouter(tags=["dashboard"])
 for module in (signin, overview, search_pages, dead_pages, run_pages, audit_page, quarantine_page,
-               operator_api, metrics):  # fmt: skip
+               operator_api, webhook_api, metrics):  # fmt: skip
     router.include_router(module.router)
 
 STATIC = {"app.css": "text/css", "app.js": "text/javascript", "docs.js": "text/javascript"}
