@@ -26,7 +26,7 @@ from pydantic_settings import (
 )
 
 from config.web import WebSettings
-from config.webhooks import WebhookPolicy, WebhookSubscription
+from config.webhooks import WebhookPolicy, WebhookSubscription, check_subscription_names
 from providers.accounts import Account, BackdAccount, FastpodAccount, ShoplazzaAccount
 from providers.errors import ConfigError
 
@@ -113,6 +113,11 @@ class Settings(BaseSettings):
         if config:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config)))
         return tuple(sources)
+
+    @model_validator(mode="after")
+    def _webhook_names(self) -> Settings:
+        check_subscription_names(list(self.webhooks))
+        return self
 
     @model_validator(mode="after")
     def _lease_outlasts_calls(self) -> Settings:

@@ -31,6 +31,16 @@ _SECRET_NAMES = re.compile(
 _SECRET_VALUES = re.compile(r"(whsec_|sk_|pk_live|bearer\s)", re.IGNORECASE)
 
 
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # fits a broker task id
+
+
+def check_subscription_names(names: list[str]) -> None:
+    """Raise ``ValueError`` for a subscription name that is not letters, digits, ``_.-``."""
+    for name in names:
+        if not NAME_PATTERN.fullmatch(name):
+            raise ValueError(f"webhook subscription name {name!r}: letters, digits, _ . - only")
+
+
 class InvalidWebhookUrl(ConfigError):
     """The webhook URL is refused (not http(s), credentials or a secret in it, or no host)."""
 

@@ -82,7 +82,7 @@ def guarded(config: dict[str, Any], settings: Settings) -> dict[str, Any]:
     (any transport), and on Redis a transport screens the envelope kombu would otherwise fail
     to decode in the consumer loop. Refused messages go to the store's quarantine.
     """
-    screen = message_screen(settings, [EXECUTE_TASK])
+    screen = message_screen(settings, [EXECUTE_TASK, DELIVER_TASK])
     guard: dict[str, Any] = {"worker_consumer": GuardedConsumer, "ordercmd_screen": screen}
     if urlsplit(str(config["broker_url"])).scheme in ("redis", "rediss"):
         options = {**config["broker_transport_options"], "ordercmd_screen": screen}
@@ -197,8 +197,13 @@ class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
 
 
 def send_deliver(subscription_id: str) -> None:
-    """Queue a webhook delivery task for the subscription, on the webhook queue."""
-    app.send_task(DELIVER_TASK, args=[subscription_id], queue=WEBHOOK_QUEUE)
+    """Queue a webhook delivery task for the subscription, on the webhook queue.
+
+    Like a command's, its task id is its one argument: the broker screen accepts nothing else.
+    """
+    app.send_task(
+        DELIVER_TASK, args=[subscription_id], task_id=subscription_id, queue=WEBHOOK_QUEUE
+    )
 
 
 app.steps["worker"].add(SchedulerStep)
