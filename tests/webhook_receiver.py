@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -14,6 +15,7 @@ class Received:
 
     headers: dict[str, str]
     body: bytes
+    at_s: float = 0.0  # epoch seconds it arrived
 
 
 @dataclass
@@ -39,7 +41,7 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 status = receiver.status
-                seen = Received(dict(self.headers.items()), body)
+                seen = Received(dict(self.headers.items()), body, time.time())
                 (receiver.requests if status < 300 else receiver.refused).append(seen)
                 self.send_response(status)
                 self.send_header("content-length", "0")

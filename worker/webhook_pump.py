@@ -22,6 +22,7 @@ from store.webhooks.subscriptions import Subscription, Subscriptions
 log = structlog.get_logger("ordercmd.webhooks")
 
 BLOCK_MS = 1000
+COALESCE_S = 0.05  # after an event, wait this long for more: one task delivers them together
 QUEUED_TTL_MS = 60_000  # a lost task message is sent again after this
 
 
@@ -45,6 +46,9 @@ class WebhookPump:
             The new cursor.
         """
         events = self.outcomes.read(cursor, block_ms=block_ms)
+        if events:
+            self._stop.wait(COALESCE_S)
+            events += self.outcomes.read(events[-1].event_id)
         cursor = events[-1].event_id if events else cursor
         subs = self.subscriptions.all()
         for sub in self.with_work(subs):

@@ -143,7 +143,9 @@ class Sender:
             return "lost"
         if progress.stopped:
             return "backoff"
-        return "more" if done < len(items) or len(events) == policy.batch else "done"
+        # events that came while this batch ran found the lease taken: this task sends them on
+        moved = Outcomes(self.client).last_id() != progress.cursor
+        return "more" if done < len(items) or moved else "done"
 
     def _send(
         self, sub: Subscription, items: list[tuple[Outcome, bool]], progress: Progress
