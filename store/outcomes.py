@@ -104,6 +104,22 @@ class Outcomes:
         newest = self.client.xrevrange(keys.outcomes(), count=1)
         return str(newest[0][0]) if newest else "0-0"
 
+    def trimmed_past(self, cursor: str) -> bool:
+        """Whether the bound trimmed events a reader at ``cursor`` may not have had.
+
+        ``0-0`` is a reader from the stream's start: it missed any trimmed event. Another
+        cursor missed some when its own event is trimmed too (maybe none, if the trim stopped
+        right after it: the stream does not say).
+        """
+        try:
+            info: Any = self.client.xinfo_stream(keys.outcomes())
+        except redis.ResponseError:  # no stream yet
+            return False
+        if cursor == "0-0":
+            return int(info.get("entries-added", 0)) > int(info["length"])
+        first = info.get("first-entry")
+        return first is not None and entry_order(str(first[0])) > entry_order(cursor)
+
     def read(
         self, after: str, *, count: int = READ_COUNT, block_ms: int | None = None
     ) -> list[Outcome]:
@@ -149,3 +165,9 @@ class Outcomes:
 
 def _outcomes(entries: list[tuple[str, dict[str, str]]]) -> list[Outcome]:
     return [Outcome.of(str(entry_id), fields) for entry_id, fields in entries]
+
+
+def entry_order(entry_id: str) -> tuple[int, int]:
+    """A stream entry id (``<ms>-<seq>``) as something that sorts as the stream does."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)

@@ -133,7 +133,12 @@ class Sender:
             return lease
         progress = Progress(lease, policy, redis_now_ms(self.client))
         replays = deliveries.redeliveries(sub.id)
-        events = Outcomes(self.client).read(lease.cursor, count=policy.batch)
+        outcomes = Outcomes(self.client)
+        events = outcomes.read(lease.cursor, count=policy.batch)
+        if events and outcomes.trimmed_past(lease.cursor):
+            # the bound trimmed the stream past this subscription's cursor (it lagged more
+            # than outcomes_max_len events): some may be gone for it; operators see it
+            progress.fields["may_have_lost_after"] = lease.cursor
         items = [(o, True) for o in replays] + [(o, False) for o in events]
         done = self._send(sub, items, progress)
         saved = deliveries.save(
@@ -144,7 +149,7 @@ class Sender:
         if progress.stopped:
             return "backoff"
         # events that came while this batch ran found the lease taken: this task sends them on
-        moved = Outcomes(self.client).last_id() != progress.cursor
+        moved = outcomes.last_id() != progress.cursor
         return "more" if done < len(items) or moved else "done"
 
     def _send(

@@ -155,3 +155,20 @@ def test_an_endpoint_failing_too_long_is_disabled_and_enabling_replays_what_it_m
     got = [json.loads(r.body)["data"]["command_id"] for r in receiver.requests]
     assert sorted(got) == sorted(ids)
     assert len(got) == 3
+
+
+def test_a_subscription_lagging_past_the_stream_bound_is_told_what_it_may_have_lost(
+    receiver, sender, redis_client
+):
+    store = CommandStore(
+        redis_client, StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=30_000,
+                                  outcomes_max_len=100)
+    )  # fmt: skip
+    subs = Subscriptions(store.client, Settings())
+    sub, _ = subs.create(receiver.url, ["succeeded"])
+    for n in range(350):
+        finish(store, n)
+    drain(sender, subs, sub.id)
+    state = Deliveries(store.client).state(sub.id)
+    assert state["may_have_lost_after"] == "0-0"
+    assert len(receiver.requests) == store.client.xlen("{ordercmd}:outcomes")
