@@ -21,12 +21,13 @@ from web import (
     search_pages,
     signin,
     webhook_api,
+    webhook_page,
 )
 from web.render import HERE, SECURITY_HEADERS
 
 router = APIRouter(tags=["dashboard"])
 for module in (signin, overview, search_pages, dead_pages, run_pages, audit_page, quarantine_page,
-               operator_api, webhook_api, metrics):  # fmt: skip
+               webhook_page, operator_api, webhook_api, metrics):  # fmt: skip
     router.include_router(module.router)
 
 STATIC = {"app.css": "text/css", "app.js": "text/javascript", "docs.js": "text/javascript"}

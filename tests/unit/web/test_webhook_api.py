@@ -15,7 +15,7 @@ from store.command_store import Claim, CommandStore
 from store.outcomes import Outcomes
 from store.webhooks.deliveries import DeadDelivery, Deliveries
 from tests.factories import make_envelope
-from tests.unit.web.test_web_app import bearer, web_settings
+from tests.unit.web.test_web_app import bearer, sign_in, web_settings
 from web import create_app
 
 HOOK = "https://hooks.example.com/ordercmd"
@@ -91,3 +91,16 @@ def test_dead_deliveries_are_listed_and_replayed_once(client, store):
     assert [e.command_id for e in Deliveries(store.client).redeliveries(sub_id)] == [
         claim.command_id
     ]
+
+
+def test_the_webhooks_page_shows_a_disabled_endpoint_and_no_secret(client):
+    made = client.post("/api/webhooks", json={"url": HOOK, "events": ["dead"]}, headers=bearer())
+    sub_id = made.json()["id"]
+    client.post(f"/api/webhooks/{sub_id}/disable", json={"why": "gone"}, headers=bearer())
+    assert client.get("/webhooks").status_code in (303, 401)
+    sign_in(client, "vic", "pw-vic")
+    page = client.get("/webhooks")
+    assert page.status_code == 200
+    assert f'data-subscription-id="{sub_id}"' in page.text
+    assert "disabled</strong>: gone" in page.text
+    assert made.json()["secret"] not in page.text
