@@ -26,7 +26,7 @@ SECONDS = 20
 P99_TARGET_S = 1.0
 OVERHEAD_TARGET = 0.95
 P1_N = 600
-P1_ROUNDS = 2
+P1_ROUNDS = 3
 FINALS = ["succeeded", "already_done", "dead", "discarded"]
 
 
