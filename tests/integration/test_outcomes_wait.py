@@ -29,7 +29,7 @@ from worker.app import publisher
 
 pytestmark = pytest.mark.integration
 
-KEY = "pk_integration_wait"
+KEY = "oc_0a1b2c3d4e5f6072_integration-wait-0123456789"
 
 
 def cancel(order_id: str) -> dict[str, str]:
