@@ -1,0 +1,58 @@
+"""``ordercmd webhooks`` from the shell: add, list, rotate, disable, enable, remove, replay.
+
+The secret is printed once (never by list); a bad URL is refused with a one-line error.
+"""
+
+from __future__ import annotations
+
+import json
+
+from store import keys
+from store.outcomes import Outcomes
+from store.webhooks.deliveries import DeadDelivery
+from tests.factories import make_envelope
+
+HOOK = "https://hooks.example.com/ordercmd"
+
+
+def test_a_subscription_from_the_shell_from_add_to_remove(run, store):
+    added = run("webhooks", "add", HOOK, "--event", "dead", "--event", "succeeded", "--json")
+    assert added.exit_code == 0, added.output
+    made = json.loads(added.output)
+    secret, sub_id = made["secret"], made["id"]
+    listed = run("webhooks", "list")
+    assert sub_id in listed.output
+    assert "enabled" in listed.output
+    assert secret not in listed.output
+    rotated = run("webhooks", "rotate", sub_id, "--overlap", "60")
+    assert rotated.output.startswith("secret whsec_")
+    assert json.loads(run("webhooks", "list", "--json").output)[0]["secrets_signing"] == 2
+    assert run("webhooks", "disable", sub_id, "--why", "moving").exit_code == 0
+    assert "DISABLED moving" in run("webhooks", "list").output
+    assert "0 dead deliveries replayed" in run("webhooks", "enable", sub_id).output
+    assert run("webhooks", "remove", sub_id).output.strip() == f"removed {sub_id}"
+    assert run("webhooks", "list", "--json").output.strip() == "[]"
+
+
+def test_a_url_carrying_a_secret_is_refused_in_one_line(run):
+    refused = run("webhooks", "add", f"{HOOK}?token=abc", "--event", "dead")
+    assert refused.exit_code == 1
+    assert refused.output.startswith("Error: a webhook URL may not carry a secret")
+    assert "abc" not in refused.output
+
+
+def test_dead_deliveries_are_listed_and_replayed_once(run, store):
+    sub_id = json.loads(run("webhooks", "add", HOOK, "--event", "succeeded", "--json").output)["id"]
+    store.admit(make_envelope("k"))
+    store.discard_pending(store.lane_ids("backd:acme:BO-000001")[0], actor="t", why="t")
+    [event] = Outcomes(store.client).read("0-0")
+    dead = DeadDelivery(sub_id, event, 8, "HTTP 503", 1)
+    store.client.zadd(keys.webhook_dead_letters(), {dead.member: 1})
+    store.client.hset(keys.webhook_dead_letter_bodies(), dead.member, dead.body())
+    assert "after 8: HTTP 503" in run("webhooks", "dead", "--subscription", sub_id).output
+    assert run("webhooks", "replay", "--dry-run").output.strip() == "would replay 1 deliveries"
+    assert (
+        run("webhooks", "replay", "--event", "discarded").output.strip() == "replayed 1 deliveries"
+    )
+    assert run("webhooks", "replay").output.strip() == "replayed 0 deliveries"
+    assert run("webhooks", "new-secret").output.startswith("whsec_")
