@@ -7,6 +7,7 @@ import sys
 import click
 
 from cli.context import readable_errors, settings_with_redis
+from worker.queues import BULK_QUEUE, LIVE_QUEUE, WEBHOOK_QUEUE
 
 
 @click.command()
@@ -19,8 +20,17 @@ from cli.context import readable_errors, settings_with_redis
 )
 @click.option("--loglevel", "-l", default="INFO", show_default=True)
 @click.option("--hostname", "-n", help="Celery node name (default: ordercmd@<host>).")
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice([LIVE_QUEUE, BULK_QUEUE, WEBHOOK_QUEUE]),
+    help="Consume only these queues (repeatable; default all): e.g. webhook deliveries apart.",
+)
 @readable_errors
-def worker(concurrency: int | None, pool: str, loglevel: str, hostname: str | None) -> None:
+def worker(
+    concurrency: int | None, pool: str, loglevel: str, hostname: str | None, queues: tuple[str, ...]
+) -> None:
     """Run a worker: execute commands, retry, dead-letter."""
     from worker.app import QUEUES, app  # Celery loads when the worker runs, not for --help
     from worker.logs import configure_logging
@@ -30,7 +40,8 @@ def worker(concurrency: int | None, pool: str, loglevel: str, hostname: str | No
     settings = settings_with_redis()
     if not settings.accounts:
         click.secho("no accounts configured: every command will be refused", fg="yellow", err=True)
-    argv = ["worker", f"--pool={pool}", f"--loglevel={loglevel}", f"--queues={','.join(QUEUES)}"]
+    consumed = ",".join(queues or QUEUES)
+    argv = ["worker", f"--pool={pool}", f"--loglevel={loglevel}", f"--queues={consumed}"]
     argv += [f"--concurrency={concurrency}"] if concurrency else []
     argv += [f"--hostname={hostname}"] if hostname else ["--hostname=ordercmd@%h"]
     # the banner is for people: a service's log (not a terminal) stays one JSON line per record

@@ -18,7 +18,14 @@ from store.outcomes import Outcomes
 from store.webhooks.deliveries import Deliveries
 from store.webhooks.signing import verify
 from store.webhooks.subscriptions import Subscriptions
-from tests.integration.harness import order_command, roomy, settle_all, unthrottled, wait_for
+from tests.integration.harness import (
+    ORDERCMD_WORKER,
+    order_command,
+    roomy,
+    settle_all,
+    unthrottled,
+    wait_for,
+)
 from tests.integration.test_cli_flow import ordercmd
 from tests.webhook_receiver import Receiver
 
@@ -113,3 +120,23 @@ def test_receiver_down_dead_letters_then_a_cli_replay_delivers_once(
     )
     assert got == sorted(ids)
     assert deliveries.dead() == []
+
+
+def test_deliveries_run_on_a_worker_of_their_own_queue(
+    hook_env, settings: Settings, store, producer, sandbox, receiver, start_worker
+):
+    # Given a subscription and one worker consuming only the commands' queue
+    _, secret = Subscriptions(store.client, settings).create(receiver.url, ["succeeded"])
+    start_worker(pool="threads", command=(*ORDERCMD_WORKER, "--queue", "ordercmd"))
+    # When ten commands succeed
+    orders = sandbox.admin.create_orders("fastpod", "new_order", 10)
+    ids = [producer.submit(order_command("fastpod", "cancel", o)).command_id for o in orders]
+    settle_all(store.client, ids, timeout_s=30)
+    # Then nothing is delivered by it (its pump queued the deliveries on their own queue)
+    wait_for(lambda: store.client.llen("ordercmd.webhooks"), timeout_s=10, what="queued task")
+    assert receiver.requests == []
+    # until a worker of the webhook queue starts: then every outcome arrives
+    start_worker(pool="threads", command=(*ORDERCMD_WORKER, "--queue", "ordercmd.webhooks"))
+    wait_for(lambda: len(receiver.requests) >= 10, timeout_s=30, what="ten deliveries")
+    got = {verify(r.body, r.headers, [secret])["data"]["command_id"] for r in receiver.requests}
+    assert got == set(ids)
