@@ -170,9 +170,11 @@ def _check_worker(worker: DemoWorker | None) -> None:
 def _keep_running(run: Run, directory: Path) -> None:
     assert run.sandbox is not None
     order_id = f"BO-{run.tag}-play"
+    run.sandbox.admin.clear_faults()  # the faults were for the batch: what you try now is plain
     run.sandbox.admin.create_order("backd", "order_placed", order_id=order_id)
     console.print(
         f"\n[bold]Still running[/] (Ctrl-C stops everything). Dashboard: {run.dashboard_url}\n"
+        "The sandbox's faults are off now, so what you submit runs as at a healthy provider.\n"
         "To submit more commands:\n"
         f"  source {directory / 'demo.env'}\n"
         f"  {ordercmd_program()} submit cancel --provider backd --account acme --order {order_id}\n"
