@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     dispatch_guard_s: float = Field(default=300.0, gt=0)  # re-send a message not claimed by then
     bulk_dispatch_guard_s: float = Field(default=3600.0, gt=0)  # the same for bulk commands
     scheduler_tick_s: float = Field(default=0.5, gt=0)
+    # the least share of an account's rate bulk work gets while live traffic takes the rest
+    bulk_share_pct: float = Field(default=10.0, ge=0, le=100)
     visibility_timeout_s: int = Field(default=3600, gt=0)
     outcomes_max_len: int = Field(default=100_000, ge=100)  # events kept in the outcome stream
     webhooks: dict[str, WebhookSubscription] = Field(default_factory=dict)

@@ -98,7 +98,7 @@ class RunDriver:
                     self.letters.discard(command_id, actor=run.actor, why=why)
                     result = "discarded"
                 else:
-                    state = self.letters.replay(command_id, actor=run.actor, why=why)
+                    state = self.letters.replay(command_id, actor=run.actor, why=why, bulk=True)
                     if state is CommandState.QUEUED:
                         queued.append(command_id)
                     result = str(state)

@@ -53,8 +53,11 @@ class DeadLetters:
         """
         return self._dead(command_id)
 
-    def replay(self, command_id: str, *, actor: str, why: str) -> CommandState:
+    def replay(self, command_id: str, *, actor: str, why: str, bulk: bool = False) -> CommandState:
         """Put a dead letter back in its lane with fresh budgets; it reads the order first.
+
+        An operator's replay of one command is live at the flow gate; a bulk run's (``bulk``)
+        waits its turn behind live traffic like a bulk file's commands.
 
         Returns:
             ``QUEUED`` when it heads its lane (a message is needed), else ``WAITING``.
@@ -79,6 +82,7 @@ class DeadLetters:
                 why,
                 self.store.limits.retention_s,
                 self.store.limits.outcomes_max_len,
+                "bulk" if bulk else "live",
             ],
         )
         if reply[0] != "ok":

@@ -169,6 +169,26 @@ def rate_pause(provider: str, account: str) -> str:
     return f"{PREFIX}:pause:{provider}:{account}"
 
 
+def backlog(account: str) -> str:
+    """Sorted set: one account's bulk commands waiting their turn, by admission sequence."""
+    return f"{backlog_prefix()}{account}"
+
+
+def backlog_prefix() -> str:
+    """The common prefix of the bulk backlogs (the Lua scripts build them from the account)."""
+    return f"{PREFIX}:backlog:"
+
+
+def backlogs() -> str:
+    """Set: the accounts whose bulk backlog may hold commands (the scheduler releases them)."""
+    return f"{PREFIX}:backlogs"
+
+
+def bulk_share(account: str) -> str:
+    """String: the time (ms) from which bulk is owed a slot of the account (its minimum share)."""
+    return f"{PREFIX}:share:{account}"
+
+
 def workers_seen() -> str:
     """Sorted set: worker node names, by the last time (ms) their scheduler ticked."""
     return f"{PREFIX}:workers"

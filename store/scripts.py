@@ -20,8 +20,16 @@ def source(name: str) -> str:
     folder = resources.files("store") / "lua"
     prelude = (folder / "prelude.lua").read_text()
     # JSON string literals are valid Lua ones for these key names
-    names = ", ".join(json.dumps(key) for key in (keys.index_prefix(), keys.unindex_queue()))
-    key_names = f"local INDEX_PREFIX, UNINDEX_QUEUE = {names}"
+    names = ", ".join(
+        json.dumps(key)
+        for key in (
+            keys.index_prefix(),
+            keys.unindex_queue(),
+            keys.backlog_prefix(),
+            keys.backlogs(),
+        )
+    )
+    key_names = f"local INDEX_PREFIX, UNINDEX_QUEUE, BACKLOG_PREFIX, BACKLOGS = {names}"
     return key_names + "\n" + prelude + "\n" + (folder / f"{name}.lua").read_text()
 
 
@@ -41,3 +49,4 @@ class Scripts:
         self.breaker = client.register_script(source("breaker"))
         self.pause = client.register_script(source("pause"))
         self.extend = client.register_script(source("extend"))
+        self.release = client.register_script(source("release"))

@@ -20,6 +20,7 @@ from config.settings import Settings, get_settings
 from redisconn.client import check_redis_config, redis_client
 from redisconn.urls import broker_url, store_url
 from runs.driver import RunDriver, run_driver
+from store.backlog import Backlogs
 from store.command_store import CommandStore, StoreLimits
 from store.deadletters import DeadLetters
 from store.dispatching import Publish
@@ -180,6 +181,12 @@ class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
                 max_count=settings.dead_letter_max_count,
             ),
             name=str(parent.hostname),
+            backlogs=Backlogs(
+                store.client,
+                settings.accounts,
+                tick_s=settings.scheduler_tick_s,
+                share_pct=settings.bulk_share_pct,
+            ),
         )
         self.scheduler.start()
         self.runs = run_driver(settings, store, publish)

@@ -10,6 +10,7 @@ import redis
 import structlog
 
 from store import keys
+from store.backlog import Backlogs
 from store.command_store import CommandStore
 from store.dispatching import Publish
 
@@ -36,6 +37,7 @@ class Scheduler:
         maintain: Callable[[], object] | None = None,
         maintain_every_s: float = MAINTAIN_EVERY_S,
         name: str | None = None,
+        backlogs: Backlogs | None = None,
     ) -> None:
         self.store = store
         self.publish = publish
@@ -43,6 +45,8 @@ class Scheduler:
         self.maintain = maintain
         self.maintain_every_s = maintain_every_s
         self.name = name  # the worker's node name, reported as seen on every tick
+        # bulk backlogs released as their accounts' slots free up (without accounts: at once)
+        self.backlogs = backlogs or Backlogs(store.client, {}, tick_s=tick_s)
         self._maintained_at = float("-inf")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -59,9 +63,10 @@ class Scheduler:
             self.store.client.zremrangebyscore(
                 keys.workers_seen(), "-inf", now_ms - FORGET_WORKER_MS
             )
+        self.backlogs.release()
         sent: set[str] = set()
-        # A backlog (a bulk batch admitted to the outbox) goes out batch after batch in this
-        # one tick; more batches only while full ones of new ids keep coming.
+        # What is due goes out batch after batch in this one tick; more batches only while
+        # full ones of new ids keep coming.
         while True:
             ids = [i for i in self.store.due_messages(limit=BATCH) if i not in sent]
             try:

@@ -1,4 +1,5 @@
--- Admit a chunk of commands, each once per idempotency key; queue each that heads its order lane.
+-- Admit a chunk of commands, each once per idempotency key; queue each that heads its order lane
+-- (a bulk one in its account's backlog).
 -- The commands are admitted in order, one after the other: a command sees the ones before it in
 -- the chunk (the same key: existing or conflict; the same lane: it waits behind).
 -- KEYS: 1 dispatch, 2 recent, 3 sequence; then 4 per command from 4: idempotency, command,
@@ -49,7 +50,11 @@ local function admit_one(k, a)
   zadd(KEYS[2], now, id)
   local c = {provider = ARGV[a + 4], account = ARGV[a + 5], kind = ARGV[a + 6]}
   index_admitted(id, c, state, now, zadd)
-  if head then -- written with the record, not at the end: an admitted head is never unsent
+  -- written with the record, not at the end: an admitted head is never unsent. A bulk head
+  -- waits in its account's backlog: the scheduler sends it when the account has a slot for it.
+  if head and is_bulk_id(id) then
+    to_backlog(id, ARGV[a + 5], seq)
+  elseif head then
     redis.call('ZADD', KEYS[1], now + guard_for(id, guard_ms, bulk_guard_ms), id)
   end
   return state .. ' ' .. id

@@ -10,7 +10,8 @@
 --       last (whatever comes before): the claiming worker, 'host:pid' (status shows it)
 -- Returns {'claimed', envelope, attempts_n, unprocessable_n, reconcile, first_claim_ms,
 --   deliveries, now, attempts recorded, breaker clean (0/1), refund fingerprint json or ''},
---   {'parked', wait ms, why}, {'other_account', account} (nothing changed: gate that one),
+--   {'parked', wait ms, why} (why 'backlog': a bulk command went to its account's backlog),
+--   {'other_account', account} (nothing changed: gate that one),
 --   or {why not, state}.
 local WAIT_REASONS = {
   open = 'circuit breaker open for %s',
@@ -19,10 +20,33 @@ local WAIT_REASONS = {
   rate = 'rate limit of %s',
 }
 
+-- Priority classes: a bulk command (a bulk file's, or one a bulk run replayed: field 'class')
+-- never books a slot more than one interval past the account's burst; live ones book any slot.
+local function is_bulk(id)
+  local class = redis.call('HGET', KEYS[1], 'class')
+  if class then return class == 'bulk' end
+  return is_bulk_id(id)
+end
+
+-- The rate limit, GCRA with reservation: a caller told to wait holds its slot (`reserved`, the
+-- slot's time) and goes on it without taking another, unless it comes back stale, more than
+-- max(1, burst - 1) intervals past the slot (within the burst's tolerance, so late callers
+-- never exceed the limit): then it asks again. Returns the wait (ms) and why ('' when none).
+local function rate_limit(now, reserved)
+  local interval, burst = tonumber(ARGV[6]), tonumber(ARGV[7])
+  if reserved and now <= reserved + math.max(1, burst - 1) * interval then return 0, '' end
+  local tat = math.max(tonumber(redis.call('GET', KEYS[7]) or now), now)
+  local wait = tat - now - (burst - 1) * interval
+  -- bulk never books far ahead: past one slot it waits in the backlog, holding none
+  if wait > interval and is_bulk(ARGV[1]) then return wait, 'backlog' end
+  redis.call('SET', KEYS[7], tat + interval, 'PX', tat + interval - now + 1000)
+  if wait > 0 then return wait, 'rate' end
+  return 0, ''
+end
+
 -- Whether the account may be called now: a 429 pause first, then the breaker, then the rate
--- limit, GCRA with reservation: a caller told to wait holds its slot, and goes without taking
--- another when it comes back `reserved`. Returns the wait (ms), why ('' when none), and whether
--- the breaker is clean (closed, no failures): a success there need not be reported.
+-- limit (`rate_limit`). Returns the wait (ms), why ('' when none), and whether the breaker is
+-- clean (closed, no failures): a success there need not be reported.
 local function gate(now, reserved)
   local paused = redis.call('PTTL', KEYS[8])
   if paused > 0 then return paused, 'paused', false end
@@ -37,13 +61,8 @@ local function gate(now, reserved)
     end
     probe = true
   end
-  if not reserved then
-    local interval = tonumber(ARGV[6])
-    local tat = math.max(tonumber(redis.call('GET', KEYS[7]) or now), now)
-    local wait = tat - now - (tonumber(ARGV[7]) - 1) * interval
-    redis.call('SET', KEYS[7], tat + interval, 'PX', tat + interval - now + 1000)
-    if wait > 0 then return wait, 'rate', clean end  -- a would-be probe waits its turn like anyone
-  end
+  local wait, why = rate_limit(now, reserved)
+  if wait > 0 then return wait, why, clean end  -- a would-be probe waits its turn like anyone
   if probe then redis.call('HSET', KEYS[6], 'probe_until', now + tonumber(ARGV[8])) end
   return 0, '', clean
 end
@@ -54,12 +73,28 @@ local function park(now, wait, why, reconcile)
   index_state(KEYS[1], ARGV[1], 'retrying')
   redis.call('HSET', KEYS[1], 'state', 'retrying', 'next_ms', due, 'deliveries', 0,
     'reconcile', reconcile, 'last_message', message, 'updated_ms', now,
-    'reserved', why == 'rate' and 1 or 0)
+    'reserved', why == 'rate' and due or 0)
   redis.call('HDEL', KEYS[1], 'token', 'lease_until')
   redis.call('ZREM', KEYS[2], ARGV[1])
   redis.call('ZREM', KEYS[3], ARGV[1])
   redis.call('ZADD', KEYS[4], due, ARGV[1])
   return {'parked', wait, why}
+end
+
+-- A bulk command that would wait past one slot waits in its account's backlog instead: no slot,
+-- no message, no worker. A dead delivery's re-send keeps the read-before-send it needs.
+local function backlog(now, state, reconcile)
+  if state == 'running' then state = 'retrying' end
+  if redis.call('HGET', KEYS[1], 'state') ~= state then index_state(KEYS[1], ARGV[1], state) end
+  redis.call('HSET', KEYS[1], 'state', state, 'next_ms', now, 'deliveries', 0,
+    'reconcile', reconcile, 'updated_ms', now,
+    'last_message', 'waiting its turn in the bulk backlog of ' .. ARGV[5])
+  redis.call('HDEL', KEYS[1], 'token', 'lease_until', 'reserved')
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  redis.call('ZREM', KEYS[4], ARGV[1])
+  to_backlog(ARGV[1], ARGV[5], redis.call('HGET', KEYS[1], 'seq'))
+  return {'parked', 0, 'backlog'}
 end
 
 local f = redis.call('HMGET', KEYS[1], 'state', 'lease_until', 'next_ms', 'deliveries',
@@ -83,7 +118,8 @@ local breaker_clean = 0
 if #KEYS == 8 and (ARGV[10] == '' or deliveries <= tonumber(ARGV[10])) then
   local account = cjson.decode(f[5])['command']['account']
   if account ~= ARGV[5] then return {'other_account', account} end
-  local wait, why, clean = gate(now, f[10] == '1')
+  local wait, why, clean = gate(now, tonumber(f[10] or ''))
+  if why == 'backlog' then return backlog(now, state, reconcile) end
   if wait > 0 then return park(now, wait, why, reconcile) end
   if clean then breaker_clean = 1 end
 end

@@ -1,11 +1,16 @@
 -- Discard a command that has not started (waiting behind its lane, or queued); audited.
--- A discarded lane head releases the next command, due for a message at once.
+-- A discarded lane head releases the next command, due for a message at once; a bulk one
+-- leaves its account's backlog.
 -- KEYS: 1 command, 2 lane, 3 dispatch, 4 audit, 5 attempts, 6 outcome stream
 -- ARGV: 1 id, 2 actor, 3 why, 4 retention s, 5 command key prefix, 6 outcome stream max length
 local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'waiting' and state ~= 'queued' then return {'not_pending', state or 'missing'} end
 local now = now_ms()
 redis.call('ZREM', KEYS[3], ARGV[1])
+if is_bulk_id(ARGV[1]) then -- a bulk head may be waiting in its account's backlog instead
+  local account = cjson.decode(redis.call('HGET', KEYS[1], 'envelope'))['command']['account']
+  redis.call('ZREM', BACKLOG_PREFIX .. account, ARGV[1])
+end
 index_state(KEYS[1], ARGV[1], 'discarded', ARGV[4])
 redis.call('HSET', KEYS[1], 'state', 'discarded', 'updated_ms', now,
   'last_message', 'discarded before it started: ' .. ARGV[3])

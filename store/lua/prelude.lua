@@ -1,5 +1,6 @@
 -- Shared by every ordercmd script: Redis time, releasing an order lane, the search indexes.
--- INDEX_PREFIX and UNINDEX_QUEUE come from store/keys.py (store/scripts.py sets them above).
+-- INDEX_PREFIX, UNINDEX_QUEUE, BACKLOG_PREFIX and BACKLOGS come from store/keys.py
+-- (store/scripts.py sets them above).
 -- Redis time in ms, read once per script run: a script runs at one instant anyway.
 local script_now_ms
 local function now_ms()
@@ -15,6 +16,18 @@ end
 local function guard_for(id, guard_ms, bulk_guard_ms)
   if string.sub(id, 1, 2) == 'b-' then return bulk_guard_ms end
   return guard_ms
+end
+
+-- Whether `id` is a bulk command's (ids starting 'b-', see store/ids.py).
+local function is_bulk_id(id)
+  return string.sub(id, 1, 2) == 'b-'
+end
+
+-- Put a bulk command in its account's backlog, by admission sequence: it holds no slot, no
+-- worker and no message until the scheduler releases it (release.lua).
+local function to_backlog(id, account, seq)
+  redis.call('ZADD', BACKLOG_PREFIX .. account, seq, id)
+  redis.call('SADD', BACKLOGS, account)
 end
 
 local function index_key(field, value)

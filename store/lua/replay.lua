@@ -2,7 +2,8 @@
 -- KEYS: 1 command, 2 dead letters, 3 by reason, 4 by provider, 5 lane, 6 dispatch, 7 audit,
 --       8 outcome stream
 -- ARGV: 1 id, 2 guard ms, 3 expected dead reason, 4 actor, 5 why, 6 retention s,
---       7 outcome stream max length
+--       7 outcome stream max length,
+--       8 priority class at the flow gate ('live': an operator's own replay; 'bulk': a bulk run's)
 local f = redis.call('HMGET', KEYS[1], 'state', 'dead_reason')
 if f[1] ~= 'dead' or f[2] ~= ARGV[3] then return {'not_dead', f[1] or 'missing'} end
 local now = now_ms()
@@ -15,7 +16,8 @@ if redis.call('LINDEX', KEYS[5], 0) == ARGV[1] then
 end
 index_state(KEYS[1], ARGV[1], state)
 redis.call('HSET', KEYS[1], 'state', state, 'attempts_n', 0, 'unprocessable_n', 0,
-  'deliveries', 0, 'reconcile', 1, 'updated_ms', now, 'last_message', 'replayed: ' .. ARGV[5])
+  'deliveries', 0, 'reconcile', 1, 'updated_ms', now, 'last_message', 'replayed: ' .. ARGV[5],
+  'class', ARGV[8])
 redis.call('HINCRBY', KEYS[1], 'replays', 1)
 redis.call('HDEL', KEYS[1], 'dead_reason', 'next_ms', 'finished_ms')
 redis.call('PERSIST', KEYS[1])

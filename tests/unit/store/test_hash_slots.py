@@ -22,6 +22,8 @@ import pytest
 
 from config.settings import Settings
 from schemas import CommandState, DeadReason
+from store import keys
+from store.backlog import Backlogs
 from store.command_store import Claim, CommandStore, Parked, Spend, StoreLimits
 from store.deadletters import DeadLetters
 from store.flow import FlowControl
@@ -177,6 +179,13 @@ def driven() -> list[Call]:
     assert isinstance(store.claim(parked, gate=gate), Parked)  # parked by the 429 pause
     store.admit_many([make_envelope(key, order_id=key) for key in "gh"])  # one call, two commands
     settle(calls, client)
+    bulk = make_envelope("i", provider="shoplazza", account="store", order_id="i")
+    store.admit_many([bulk.model_copy(update={"source": "bulk:b1"})])  # to the store's backlog
+    settle(calls, client)
+    backlogs = Backlogs(client, Settings(accounts={"store": ACCOUNT}).accounts, flow=flow)
+    record(backlogs.scripts, client, calls)
+    client.delete(keys.rate_pause("shoplazza", "store"))
+    assert backlogs.release() == {"store": 1}
     return calls
 
 

@@ -1,0 +1,118 @@
+"""Bulk backlogs: per account, bulk commands waiting their turn, released as its slots free up.
+
+A bulk command never books a slot far ahead (``claim.lua``): it waits in its account's backlog,
+holding no slot, no worker and no broker message, until the scheduler releases it
+(``release.lua``) with a slot the account's limit can serve soon. Live commands take any slot,
+so they wait behind at most the little bulk has booked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import redis
+
+from providers.accounts import Account
+from store import keys
+from store.flow import FlowControl
+from store.scripts import Scripts
+
+RELEASE_LIMIT = 1000  # most commands released per account per tick (one publish batch)
+
+
+@dataclass(frozen=True)
+class BacklogDepth:
+    """One account's backlog as operators see it."""
+
+    account: str
+    depth: int  # commands waiting
+    oldest_ms: int | None  # when the oldest one waiting was admitted
+    eta_s: float | None  # until the backlog is through at the account's rate; None: unknown
+
+
+class Backlogs:
+    """The bulk backlogs of every account, read by status pages and released by the scheduler."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        accounts: Mapping[str, Account],
+        *,
+        flow: FlowControl | None = None,
+        tick_s: float = 0.5,
+        share_pct: float = 10.0,
+    ) -> None:
+        self.client = client
+        self.accounts = accounts
+        self.flow = flow or FlowControl(client)
+        self.tick_ms = round(tick_s * 1000)
+        self.share_pct = share_pct
+        self.scripts = Scripts(client)
+
+    def _limits(self, account: str) -> tuple[int, int] | None:
+        """The account's rate interval (ms) and burst; None for an account not configured."""
+        settings = self.accounts.get(account)
+        if settings is None:
+            return None
+        interval_ms, burst = self.flow.gate(account, settings).limits[:2]
+        return interval_ms, burst
+
+    def release(self) -> dict[str, int]:
+        """Release what each account's limit can take within the next tick and one slot.
+
+        Returns:
+            Commands released per account (accounts with none left out).
+        """
+        names = sorted(str(a) for a in self.client.smembers(keys.backlogs()))  # type: ignore[union-attr]
+        if not names:
+            return {}
+        flow_keys: list[str] = []
+        flow_args: list[str | int] = []
+        for name in names:
+            provider = self.accounts[name].provider if name in self.accounts else "unknown"
+            flow_keys += [
+                keys.backlog(name),
+                keys.rate(provider, name),
+                keys.bulk_share(name),
+                keys.rate_pause(provider, name),
+                keys.breaker(provider, name),
+            ]
+            flow_args += [name, *self._release_args(name)]
+        released = self.scripts.release(
+            keys=[keys.dispatch(), keys.schedule(), *flow_keys],
+            args=[RELEASE_LIMIT, keys.command(""), *flow_args],
+        )
+        return {name: int(n) for name, n in zip(names, released, strict=True) if int(n)}
+
+    def _release_args(self, account: str) -> list[int]:
+        """Interval ms, burst, lookahead ms and share interval ms of one account's release."""
+        limits = self._limits(account)
+        if limits is None:  # no gate: the claim dead-letters it as an unknown account
+            return [0, 1, 0, 0]
+        interval_ms, burst = limits
+        share_ms = round(interval_ms * 100 / self.share_pct) if self.share_pct > 0 else 0
+        return [interval_ms, burst, self.tick_ms + interval_ms, share_ms]
+
+    def depths(self) -> list[BacklogDepth]:
+        """Every non-empty backlog: depth, oldest admission, ETA at the account's rate."""
+        names = sorted(str(a) for a in self.client.smembers(keys.backlogs()))  # type: ignore[union-attr]
+        pipe = self.client.pipeline(transaction=False)
+        for name in names:
+            pipe.zcard(keys.backlog(name))
+            pipe.zrange(keys.backlog(name), 0, 0)
+        replies = pipe.execute()
+        heads = [ids[0] if ids else None for ids in replies[1::2]]
+        pipe = self.client.pipeline(transaction=False)
+        for head in heads:
+            pipe.hget(keys.command(str(head)), "created_ms")
+        created = pipe.execute()
+        out = []
+        for name, depth, created_ms in zip(names, replies[0::2], created, strict=True):
+            if not depth:
+                continue
+            limits = self._limits(name)
+            eta_s = depth * limits[0] / 1000 if limits else None
+            oldest = int(created_ms) if created_ms is not None else None
+            out.append(BacklogDepth(name, int(depth), oldest, eta_s))
+        return out
