@@ -64,7 +64,7 @@ class Backlogs:
         Returns:
             Commands released per account (accounts with none left out).
         """
-        names = sorted(str(a) for a in self.client.smembers(keys.backlogs()))  # type: ignore[union-attr]
+        names = sorted(str(a) for a in self.client.smembers(keys.backlogs()))
         if not names:
             return {}
         flow_keys: list[str] = []
@@ -96,7 +96,7 @@ class Backlogs:
 
     def depths(self) -> list[BacklogDepth]:
         """Every non-empty backlog: depth, oldest admission, ETA at the account's rate."""
-        names = sorted(str(a) for a in self.client.smembers(keys.backlogs()))  # type: ignore[union-attr]
+        names = sorted(str(a) for a in self.client.smembers(keys.backlogs()))
         pipe = self.client.pipeline(transaction=False)
         for name in names:
             pipe.zcard(keys.backlog(name))

@@ -118,6 +118,8 @@ local breaker_clean = 0
 if #KEYS == 8 and (ARGV[10] == '' or deliveries <= tonumber(ARGV[10])) then
   local account = cjson.decode(f[5])['command']['account']
   if account ~= ARGV[5] then return {'other_account', account} end
+  -- a duplicate message may find it backlogged: it leaves the backlog, or goes back in below
+  if is_bulk_id(ARGV[1]) then redis.call('ZREM', BACKLOG_PREFIX .. account, ARGV[1]) end
   local wait, why, clean = gate(now, tonumber(f[10] or ''))
   if why == 'backlog' then return backlog(now, state, reconcile) end
   if wait > 0 then return park(now, wait, why, reconcile) end
