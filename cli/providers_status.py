@@ -1,8 +1,9 @@
-"""``ordercmd status --providers``: each account's breaker, 429 pause and rate limit, read-only.
+"""``ordercmd status --providers``: each account's breaker, 429 pause, rate limit, bulk backlog.
 
 Everything is read from the Redis state the workers share (``store.flow``), against Redis's
 clock: the breaker's hash (``keys.breaker``), the pause set by a 429 (``keys.rate_pause``) and
-the rate limit's theoretical arrival time (``keys.rate``). Nothing is written.
+the rate limit's theoretical arrival time (``keys.rate``) and the bulk backlog
+(``keys.backlog``). Nothing is written.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rich.table import Table
 from config.settings import Settings
 from providers.accounts import Account
 from store import keys
+from store.backlog import BacklogDepth, Backlogs
 from store.clock import redis_now_ms
 from store.flow import DEFAULT_RATES, FlowControl
 
@@ -51,6 +53,15 @@ class RateView:
 
 
 @dataclass(frozen=True)
+class BacklogView:
+    """Bulk commands of one account waiting their turn (they hold no slot, no message)."""
+
+    depth: int
+    oldest_age_s: float | None  # since the oldest one waiting was admitted; None: empty
+    eta_s: float | None  # until the backlog is through at the account's rate; None: empty
+
+
+@dataclass(frozen=True)
 class ProviderStatus:
     """Flow control of one configured account."""
 
@@ -60,6 +71,7 @@ class ProviderStatus:
     paused: bool  # a 429 paused the account for every worker
     pause_left_s: float
     rate: RateView
+    backlog: BacklogView
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form for ``--json``."""
@@ -77,6 +89,7 @@ def read_provider_status(settings: Settings, flow: FlowControl) -> list[Provider
     """The flow-control state of every configured account, by account name."""
     client = flow.client
     now_ms = redis_now_ms(client)
+    backlogs = {b.account: b for b in Backlogs(client, settings.accounts, flow=flow).depths()}
     rows = []
     for name, account in sorted(settings.accounts.items()):
         pipe = client.pipeline(transaction=False)
@@ -94,9 +107,19 @@ def read_provider_status(settings: Settings, flow: FlowControl) -> list[Provider
                 paused=pause_ms > 0,
                 pause_left_s=_s(max(0, pause_ms)),
                 rate=RateView(per_s, burst, default, _s(booked_ms)),
+                backlog=backlog_view(backlogs.get(name), now_ms),
             )
         )
     return rows
+
+
+def backlog_view(depth: BacklogDepth | None, now_ms: int) -> BacklogView:
+    """The backlog as operators read it: how many, since when, done when at the limit."""
+    if depth is None:
+        return BacklogView(0, None, None)
+    age_s = _s(max(0, now_ms - depth.oldest_ms)) if depth.oldest_ms is not None else None
+    eta_s = round(depth.eta_s, 1) if depth.eta_s is not None else None
+    return BacklogView(depth.depth, age_s, eta_s)
 
 
 def breaker_view(fields: dict[str, str], now_ms: int) -> BreakerView:
@@ -118,7 +141,8 @@ def breaker_view(fields: dict[str, str], now_ms: int) -> BreakerView:
 def providers_table(rows: list[ProviderStatus]) -> Table:
     """One row per account: breaker, failures, times opened, 429 pause, rate limit."""
     table = Table(title="provider accounts", title_justify="left")
-    for column in ("account", "provider", "breaker", "failures", "opened", "429 pause", "rate"):
+    columns = ("account", "provider", "breaker", "failures", "opened", "429 pause", "rate")
+    for column in (*columns, "bulk backlog"):
         table.add_column(column, overflow="fold")
     for row in rows:
         rate = f"{row.rate.per_s:g}/s burst {row.rate.burst}"
@@ -132,8 +156,18 @@ def providers_table(rows: list[ProviderStatus]) -> Table:
             str(row.breaker.opened),
             f"[yellow]paused, {row.pause_left_s:g} s left[/]" if row.paused else "-",
             rate,
+            backlog_text(row.backlog),
         )
     return table
+
+
+def backlog_text(backlog: BacklogView) -> str:
+    """``120 waiting, oldest 35 s, ETA 60 s`` or ``-``."""
+    if not backlog.depth:
+        return "-"
+    text = f"{backlog.depth} waiting"
+    text += f", oldest {backlog.oldest_age_s:g} s" if backlog.oldest_age_s is not None else ""
+    return text + (f", ETA {backlog.eta_s:g} s" if backlog.eta_s is not None else "")
 
 
 def _breaker_text(breaker: BreakerView) -> str:

@@ -1,4 +1,4 @@
-"""Per-provider flow-control summaries for the overview: breakers open, pauses, rate limits."""
+"""Per-provider flow-control summaries for the overview: breakers, pauses, limits, backlogs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import redis
 from config.settings import Settings
 from schemas import Provider
 from store import keys
+from store.backlog import Backlogs
 from store.flow import DEFAULT_RATES
 
 
@@ -14,7 +15,7 @@ def flow_summary(client: redis.Redis, settings: Settings, provider: Provider) ->
     """One line each for the provider's breakers and rate limits, over its configured accounts."""
     names = sorted(n for n, a in settings.accounts.items() if a.provider == provider)
     if not names:
-        return {"breaker": "no account", "rate": "no account"}
+        return {"breaker": "no account", "rate": "no account", "backlog": "-"}
     pipe = client.pipeline(transaction=False)
     for name in names:
         pipe.hget(keys.breaker(provider, name), "state")
@@ -30,4 +31,18 @@ def flow_summary(client: redis.Redis, settings: Settings, provider: Provider) ->
         "rate": (f"paused after 429: {', '.join(paused)}; " if paused else "")
         + "limit "
         + ", ".join(f"{per_s:g}/s" for per_s in limits),
+        "backlog": backlog_summary(client, settings, names),
     }
+
+
+def backlog_summary(client: redis.Redis, settings: Settings, names: list[str]) -> str:
+    """Bulk commands waiting per account: ``s1 120 waiting (ETA 60 s)``, or ``-``."""
+    accounts = {n: settings.accounts[n] for n in names}
+    depths = [d for d in Backlogs(client, accounts).depths() if d.account in accounts]
+    return (
+        "; ".join(
+            f"{d.account} {d.depth} waiting" + (f" (ETA {d.eta_s:.0f} s)" if d.eta_s else "")
+            for d in depths
+        )
+        or "-"
+    )

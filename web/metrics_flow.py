@@ -1,4 +1,4 @@
-"""``/metrics`` for alerting on flow: breakers open, 429 pauses, how long commands have waited."""
+"""``/metrics`` for alerting on flow: breakers, 429 pauses, waits, bulk backlogs per account."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from prometheus_client.registry import Collector
 from config.settings import Settings
 from schemas import CommandState
 from store import keys
+from store.backlog import Backlogs
 from store.clock import utcnow
 
 # states a command waits in before it ends; the age is since its admission (the index score)
@@ -23,6 +24,7 @@ class FlowCollector(Collector):
     def __init__(self, client: redis.Redis, settings: Settings) -> None:
         self.client = client
         self.accounts = sorted((a.provider, name) for name, a in settings.accounts.items())
+        self.backlogs = Backlogs(client, settings.accounts)
 
     def collect(self) -> Iterator[Metric]:
         """Every metric, read from Redis at scrape time in one round trip."""
@@ -36,6 +38,7 @@ class FlowCollector(Collector):
         flow = replies[: 2 * len(self.accounts)]
         yield from self._flow(flow[0::2], flow[1::2])
         yield self._oldest(replies[2 * len(self.accounts) :])
+        yield from self._backlogs()
 
     def _flow(self, breakers: list[list[str | None]], pauses: list[int]) -> Iterator[Metric]:
         labels = ["provider", "account"]
@@ -55,6 +58,25 @@ class FlowCollector(Collector):
             opened.add_metric([provider, name], float(times or 0))
             paused.add_metric([provider, name], 1.0 if pause_ms > 0 else 0.0)
         yield from (is_open, opened, paused)
+
+    def _backlogs(self) -> Iterator[Metric]:
+        """Per account: bulk commands waiting their turn, the oldest's age, the ETA at the limit."""
+        gauges = [
+            GaugeMetricFamily(name, doc, labels=["account"])
+            for name, doc in (
+                ("ordercmd_bulk_backlog", "Bulk commands waiting for a slot of their account"),
+                ("ordercmd_bulk_backlog_oldest_age_seconds", "Age of the oldest one waiting"),
+                ("ordercmd_bulk_backlog_eta_seconds", "Until the backlog is through at the limit"),
+            )
+        ]
+        now_s = utcnow().timestamp()
+        for depth in self.backlogs.depths():
+            gauges[0].add_metric([depth.account], depth.depth)
+            if depth.oldest_ms is not None:
+                gauges[1].add_metric([depth.account], max(0.0, now_s - depth.oldest_ms / 1000))
+            if depth.eta_s is not None:
+                gauges[2].add_metric([depth.account], depth.eta_s)
+        yield from gauges
 
     @staticmethod
     def _oldest(firsts: list[list[tuple[str, float]]]) -> Metric:

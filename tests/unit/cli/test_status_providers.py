@@ -9,13 +9,21 @@ from typing import Any
 import fakeredis
 import pytest
 import redis
+from rich.console import Console
+from rich.table import Table
 
-from cli.providers_status import BreakerState, breaker_view, read_provider_status
+from cli.providers_status import (
+    BreakerState,
+    breaker_view,
+    providers_table,
+    read_provider_status,
+)
 from config.settings import Settings
 from store import keys
-from store.command_store import Claim
+from store.command_store import Claim, CommandStore, StoreLimits
 from store.flow import BreakerPolicy, FlowControl
 from tests.builders import invoke_cli
+from tests.factories import make_envelope
 from tests.gated import GatedCalls
 
 POLICY = BreakerPolicy(failures=3, window_s=60, cool_down_s=30, probe_lease_s=60)
@@ -68,6 +76,7 @@ def test_untouched_accounts_are_closed_unpaused_with_their_rate(settings, flow):
         "paused": False,
         "pause_left_s": 0.0,
         "rate": {"per_s": 4.0, "burst": 1, "default": False, "booked_ahead_s": 0.0},
+        "backlog": {"depth": 0, "oldest_age_s": None, "eta_s": None},
     }
     assert rows["acme"]["rate"] == {
         "per_s": 5.0,
@@ -117,6 +126,27 @@ def test_reserved_rate_slots_show_how_far_ahead_they_are_booked(settings, flow):
         calls.call("store", store)
     booked = by_account(settings, flow)["store"]["rate"]["booked_ahead_s"]
     assert 0.95 <= booked <= 1.0
+
+
+def test_a_bulk_backlog_shows_its_depth_oldest_and_eta_at_the_limit(settings, flow):
+    store = CommandStore(flow.client, StoreLimits(3600, guard_ms=60_000, lease_ms=60_000))
+    envelopes = [
+        make_envelope(f"k{i}", provider="shoplazza", account="store", order_id=f"O-{i}")
+        for i in range(10)
+    ]
+    store.admit_many([e.model_copy(update={"source": "bulk:b1"}) for e in envelopes])
+    backlog = by_account(settings, flow)["store"]["backlog"]
+    assert (backlog["depth"], backlog["eta_s"]) == (10, 2.5), "10 at 4/s"
+    assert 0 <= backlog["oldest_age_s"] < 5
+    table = render(providers_table(read_provider_status(settings, flow)))
+    assert "10 waiting, oldest" in table
+    assert "ETA 2.5 s" in table
+
+
+def render(table: Table) -> str:
+    console = Console(width=250, record=True)
+    console.print(table)
+    return console.export_text()
 
 
 def test_reading_writes_nothing(settings, flow):

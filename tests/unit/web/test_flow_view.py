@@ -6,7 +6,9 @@ import fakeredis
 
 from config.settings import Settings
 from schemas import Provider
+from store.command_store import CommandStore, StoreLimits
 from store.flow import FlowControl
+from tests.factories import make_envelope
 from web.flow_view import flow_summary
 
 SETTINGS = Settings(
@@ -27,6 +29,7 @@ def test_a_quiet_provider_shows_closed_breakers_and_its_limits():
     assert flow_summary(client, SETTINGS, Provider.SHOPLAZZA) == {
         "breaker": "closed (2 account(s))",
         "rate": "limit 2/s, 5/s",
+        "backlog": "-",
     }
 
 
@@ -44,3 +47,16 @@ def test_open_breakers_and_pauses_are_named_by_account():
 def test_a_provider_without_accounts_says_so():
     client = fakeredis.FakeRedis(decode_responses=True)
     assert flow_summary(client, SETTINGS, Provider.BACKD)["breaker"] == "no account"
+
+
+def test_bulk_backlogs_are_named_by_account_with_their_eta():
+    client = fakeredis.FakeRedis(decode_responses=True)
+    store = CommandStore(client, StoreLimits(retention_s=3600, guard_ms=0, lease_ms=30_000))
+    envelopes = [
+        make_envelope(f"k{i}", provider="shoplazza", account="s2", order_id=f"O-{i}")
+        for i in range(10)
+    ]
+    store.admit_many([e.model_copy(update={"source": "bulk:b1"}) for e in envelopes])
+    assert (
+        flow_summary(client, SETTINGS, Provider.SHOPLAZZA)["backlog"] == "s2 10 waiting (ETA 2 s)"
+    )

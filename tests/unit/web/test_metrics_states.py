@@ -6,9 +6,11 @@ import fakeredis
 from prometheus_client import generate_latest
 from prometheus_client.core import CollectorRegistry
 
+from config.settings import Settings
 from store.command_store import CommandStore, StoreLimits
 from tests.factories import make_envelope
 from web.metrics import StoreCollector
+from web.metrics_flow import FlowCollector
 
 
 def scrape(client: fakeredis.FakeRedis) -> str:
@@ -28,3 +30,20 @@ def test_commands_waiting_behind_their_lane_head_are_the_lane_depth():
     assert 'ordercmd_commands_in_state{state="queued"} 2.0' in text
     assert 'ordercmd_commands_in_state{state="waiting"} 2.0' in text
     assert 'ordercmd_commands_in_state{state="dead"} 0.0' in text
+
+
+def test_each_accounts_bulk_backlog_is_a_gauge_with_its_oldest_age_and_eta():
+    client = fakeredis.FakeRedis(decode_responses=True)
+    store = CommandStore(client, StoreLimits(retention_s=3600, guard_ms=0, lease_ms=30_000))
+    envelopes = [
+        make_envelope(f"k{i}", provider="shoplazza", account="s1", order_id=f"O-{i}")
+        for i in range(6)
+    ]
+    store.admit_many([e.model_copy(update={"source": "bulk:b1"}) for e in envelopes])
+    account = {"provider": "shoplazza", "base_url": "http://x.invalid", "access_token": "t"}
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(FlowCollector(client, Settings(accounts={"s1": account})))
+    text = generate_latest(registry).decode()
+    assert 'ordercmd_bulk_backlog{account="s1"} 6.0' in text
+    assert 'ordercmd_bulk_backlog_eta_seconds{account="s1"} 3.0' in text, "6 at 2/s"
+    assert 'ordercmd_bulk_backlog_oldest_age_seconds{account="s1"}' in text
