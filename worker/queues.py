@@ -1,7 +1,9 @@
 """Which broker queue a command's messages go to: live traffic and bulk batches apart.
 
 The queue follows from the command id (``store.ids``). Workers consume both queues and kombu
-takes them in turn, so a 10,000-command batch waits behind live commands, never the reverse.
+takes them in turn. Within one provider account, bulk yields to live at the flow gate: a bulk
+command gets a message only when its account has a slot for it soon (``store.backlog``), so the
+bulk queue stays short and a live command waits for about one slot, never behind the batch.
 """
 
 from __future__ import annotations
