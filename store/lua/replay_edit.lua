@@ -20,7 +20,7 @@ index_state(KEYS[1], ARGV[1], state)
 redis.call('HSETNX', KEYS[1], 'original_envelope', f[3])
 redis.call('HSET', KEYS[1], 'envelope', ARGV[7], 'state', state, 'attempts_n', 0,
   'unprocessable_n', 0, 'deliveries', 0, 'reconcile', 1, 'updated_ms', now,
-  'last_message', 'edited and replayed: ' .. ARGV[5])
+  'last_message', 'edited and replayed: ' .. ARGV[5], 'class', 'live')  -- an operator's: live
 redis.call('HINCRBY', KEYS[1], 'replays', 1)
 redis.call('HINCRBY', KEYS[1], 'edits', 1)
 redis.call('HDEL', KEYS[1], 'dead_reason', 'next_ms', 'finished_ms')

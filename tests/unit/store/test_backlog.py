@@ -18,6 +18,7 @@ from store.backlog import Backlogs
 from store.command_store import Claim, CommandStore, OtherAccount, Parked, StoreLimits
 from store.deadletters import DeadLetters
 from store.flow import FlowControl
+from store.replay_edit import edit_and_replay
 from tests.factories import make_envelope
 
 INTERVAL_MS = 500
@@ -187,6 +188,21 @@ def test_a_bulk_runs_replay_is_bulk_and_an_operators_replay_of_a_bulk_command_is
     assert ran.why == "backlog"
     assert isinstance(single, Parked)
     assert single.why == "rate"
+
+
+def test_an_operators_edited_replay_of_a_bulk_command_is_live(redis_client):
+    gated = Gated(redis_client, share_pct=0)
+    [bulk_id] = gated.admit(1, bulk=True)
+    redis_client.zadd(keys.dispatch(), {bulk_id: 0})
+    claim = gated.store.claim(bulk_id, early_ms=10**9)
+    assert isinstance(claim, Claim)
+    gated.store.finish(claim, CommandState.DEAD, None, reason=DeadReason.NOT_FOUND)
+    edited = claim.envelope.command.model_copy(update={"reason": "edited"})
+    edit_and_replay(gated.store, bulk_id, edited, actor="t", why="fix")
+    redis_client.set(keys.rate("shoplazza", "store"), int(redis_client.time()[0]) * 1000 + 60_000)
+    parked = gated.claim(bulk_id)
+    assert isinstance(parked, Parked)
+    assert parked.why == "rate", "live: it books its slot, it does not wait in the backlog"
 
 
 def test_an_account_with_no_gate_known_is_released_at_once(redis_client):
