@@ -28,26 +28,32 @@ local function held(k)
   return b[1] == 'open' and now < tonumber(b[2] or 0)
 end
 
+-- Whether bulk is owed a slot of the account now: its share key's time has passed.
+local function owed(k, share)
+  return share > 0 and tonumber(redis.call('GET', KEYS[k + 2]) or 0) <= now
+end
+
 local function release(k, a, limit)
   if redis.call('ZCARD', KEYS[k]) == 0 then
     redis.call('SREM', BACKLOGS, ARGV[a])
     return 0
   end
-  if held(k) then return 0 end
   local interval, burst = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local ahead, share = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
   local tat = math.max(tonumber(redis.call('GET', KEYS[k + 1]) or now), now)
-  local owed = share > 0 and tonumber(redis.call('GET', KEYS[k + 2]) or 0) <= now
-  local n = 0
+  -- most ticks of a busy account have nothing to release: found with the fewest reads
+  local due = tat - now - (burst - 1) * interval <= ahead or owed(k, share)
+  if not due or held(k) then return 0 end
+  local n, extra = 0, tat - now - (burst - 1) * interval > ahead
   while n < limit do
     local wait = tat - now - (burst - 1) * interval
-    if wait > ahead and not owed then break end
+    if wait > ahead and not extra then break end
     local popped = redis.call('ZPOPMIN', KEYS[k])
     if #popped == 0 then break end
     if hand_out(popped[1], now + math.max(wait, 0), interval > 0) then
       tat = tat + interval
       n = n + 1
-      owed = false
+      extra = false -- the share owed is one slot
     end
   end
   if n > 0 and interval > 0 then
