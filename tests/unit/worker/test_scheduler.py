@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import fakeredis
 import pytest
 
+from providers.accounts import ShoplazzaAccount
 from schemas import CommandState
 from store import keys
+from store.backlog import Backlogs
 from store.command_store import Claim, CommandStore, Spend, StoreLimits
+from store.records import read_records
 from tests.factories import make_envelope
 from worker.scheduler import Scheduler
 
@@ -116,3 +121,28 @@ def test_messages_not_sent_for_a_broker_outage_are_due_again_at_the_next_tick(se
         Scheduler(store, broker_down, tick_s=1).run_once()
     assert Scheduler(store, sent.extend, tick_s=1).run_once() == 1
     assert sent == [bulk.command_id], "sent at the next tick, not an hour later"
+
+
+def test_a_tick_releases_each_accounts_bulk_by_its_limit_never_a_whole_batch(sent):
+    store = make_store()
+    accounts = {
+        name: ShoplazzaAccount(
+            provider="shoplazza", base_url="http://x.invalid", access_token="t", burst=1
+        )
+        for name in ("s1", "s2")
+    }
+    envelopes = [
+        make_envelope(f"{name}-{i}", provider="shoplazza", account=name, order_id=f"O-{i}")
+        for name in accounts
+        for i in range(500)
+    ]
+    store.admit_many([e.model_copy(update={"source": "bulk:b1"}) for e in envelopes])
+    backlogs = Backlogs(store.client, accounts, tick_s=1)
+    scheduler = Scheduler(store, sent.extend, tick_s=1, backlogs=backlogs)
+    scheduler.run_once()
+    # 2/s burst 1, a 1-s tick: the slot now goes out now; the next ones (0.5 s, 1 s, 1.5 s
+    # ahead) are booked and go out when due
+    by_account = Counter(r.envelope.command.account for r in read_records(store.client, sent) if r)
+    assert by_account == {"s1": 1, "s2": 1}, "round-robin: each account its own slots"
+    assert store.client.zcard(keys.dispatch()) == 8, "four booked slots each, due at their time"
+    assert store.client.zcard(keys.backlog("s1")) == store.client.zcard(keys.backlog("s2")) == 496
