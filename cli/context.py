@@ -12,8 +12,10 @@ import click
 import redis
 
 from config.settings import Settings, get_settings, load_settings
-from providers.errors import OrderCmdError
+from providers.errors import OrderCmdError, StoreUnavailable
+from redisconn.client import redact_url, redis_client
 from redisconn.embedded import RedisSource, resolve_redis_url
+from redisconn.guard import check_store
 from store.command_store import CommandStore
 
 P = ParamSpec("P")
@@ -42,14 +44,39 @@ def settings_with_redis() -> Settings:
     and Celery's own configuration, use the same server.
     """
     settings = load_settings()
-    if settings.redis_url:
-        return settings
-    resolved = resolve_redis_url(None)
-    if resolved.source is RedisSource.EMBEDDED:
-        click.secho(resolved.message, err=True, dim=True)
-    os.environ["ORDERCMD_REDIS_URL"] = resolved.url
-    get_settings.cache_clear()
-    return get_settings()
+    if not settings.redis_url:
+        resolved = resolve_redis_url(None)
+        if resolved.source is RedisSource.EMBEDDED:
+            click.secho(resolved.message, err=True, dim=True)
+        os.environ["ORDERCMD_REDIS_URL"] = resolved.url
+        get_settings.cache_clear()
+        settings = get_settings()
+    checked_store(settings)
+    return settings
+
+
+def checked_store(settings: Settings) -> None:
+    """Refuse a store that evicts or, under ``require_secure_redis``, is open; print warnings.
+
+    Raises:
+        ConfigError: the store must not be used (the message names the fix).
+        StoreUnavailable: the store did not answer (nothing was admitted).
+    """
+    assert settings.redis_url is not None
+    client = redis_client(settings.redis_url, timeout_s=settings.store_timeout_s)
+    try:
+        warnings = check_store(settings, client, settings.redis_url)
+    except redis.RedisError as exc:
+        raise StoreUnavailable(
+            f"the command store (Redis at {redact_url(settings.redis_url)}) did not answer within "
+            f"{settings.store_timeout_s:g} s ({type(exc).__name__}): nothing was sent to it "
+            "(nothing admitted); try again when it is back",
+            may_have_been_admitted=False,
+        ) from None
+    finally:
+        client.close()
+    for warning in warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
 
 
 @contextmanager

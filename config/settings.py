@@ -12,10 +12,12 @@ or the same under ``[accounts.acme]`` in the TOML file named by ``ORDERCMD_CONFI
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
@@ -25,10 +27,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from config.env_names import unknown_variables
 from config.web import WebSettings
 from config.webhooks import WebhookPolicy, WebhookSubscription, check_subscription_names
 from providers.accounts import Account, BackdAccount, FastpodAccount, ShoplazzaAccount
 from providers.errors import ConfigError
+from schemas import Provider
 
 
 class RetryPolicy(BaseModel):
@@ -98,6 +102,11 @@ class Settings(BaseSettings):
     webhook_policy: WebhookPolicy = Field(default_factory=WebhookPolicy)
     breaker: BreakerPolicy = Field(default_factory=BreakerPolicy)
     quarantine: QuarantinePolicy = Field(default_factory=QuarantinePolicy)
+    # the longest any store or broker call may take before it gives up (a producer's answer,
+    # a health check); at least 3 s so a stream read blocking 1 s fits in one try
+    store_timeout_s: float = Field(default=5.0, ge=3.0, le=60.0)
+    allow_evicting_redis: bool = False  # True: start on an evicting maxmemory-policy anyway
+    require_secure_redis: bool = False  # True: refuse a non-loopback Redis without TLS+password
     web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
@@ -132,6 +141,29 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _retry_names_providers(self) -> Settings:
+        """A retry policy under a misspelt provider name would silently never apply."""
+        known = sorted(str(p) for p in Provider)
+        for name in self.retry:
+            if name not in known:
+                nearest = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+                hint = f"did you mean {nearest[0]!r}?" if nearest else f"known: {', '.join(known)}"
+                raise ValueError(f"retry.{name}: no provider is called {name!r}; {hint}")
+        return self
+
+    @model_validator(mode="after")
+    def _no_credentials_in_urls(self) -> Settings:
+        """Userinfo in a base_url would travel into logs and messages with the URL."""
+        for name, account in self.accounts.items():
+            parts = urlsplit(str(account.base_url))
+            if parts.username or parts.password:
+                raise ValueError(
+                    f"accounts.{name}.base_url: credentials in the URL are refused (they would "
+                    "be logged with it); put them in the account's key or token fields"
+                )
+        return self
+
     def retry_policy(self, provider: str) -> RetryPolicy:
         """The retry policy for ``provider``: its own entry, else the defaults."""
         return self.retry.get(provider, RetryPolicy())
@@ -158,6 +190,9 @@ def load_settings(**overrides: object) -> Settings:
     config = os.environ.get("ORDERCMD_CONFIG")
     if config and not Path(config).is_file():
         raise ConfigError(f"ORDERCMD_CONFIG: no such file: {config}")
+    unknown = unknown_variables(os.environ, Settings)
+    if unknown:
+        raise ConfigError("unknown settings in the environment:\n  " + "\n  ".join(unknown))
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:

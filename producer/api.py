@@ -6,9 +6,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
+import structlog
+
 from config.settings import Settings
 from producer.validation import check_account, derived_fingerprint, to_command, to_envelope
-from providers.errors import IdempotencyConflict, InvalidSubmission
+from providers.errors import IdempotencyConflict, InvalidSubmission, StoreUnavailable
 from schemas import AnyCommand, CommandEnvelope, CommandRecord
 from store.admission import Prepared
 from store.clock import utcnow
@@ -18,6 +21,9 @@ from store.outcomes import Outcomes
 from store.records import read_record
 
 CommandInput = AnyCommand | Mapping[str, Any]
+RETRY_AFTER_S = 5  # what a producer told the store is unavailable is asked to wait
+
+log = structlog.get_logger("ordercmd.producer")
 
 
 @dataclass(frozen=True)
@@ -114,9 +120,21 @@ class Producer:
         return self.admit_prepared([Prepared.of(envelope) for envelope in envelopes])
 
     def admit_prepared(self, items: list[Prepared]) -> list[Submission]:
-        """``admit`` for envelopes already serialised (a bulk file's spooled rows)."""
-        admissions: list[Admission] = self.store.admit_prepared(items)
-        send_or_defer(self.store, self.publish, [a.command_id for a in admissions if a.dispatch])
+        """``admit`` for envelopes already serialised (a bulk file's spooled rows).
+
+        Raises:
+            StoreUnavailable: the store did not answer in time; ``may_have_been_admitted``
+                is False only when nothing was sent to it.
+        """
+        if not items:
+            return []
+        admissions = self._admissions(items)
+        dispatch = [a.command_id for a in admissions if a.dispatch]
+        try:
+            send_or_defer(self.store, self.publish, dispatch)
+        except redis.RedisError as exc:
+            # admitted for sure: the scheduler sends them once their dispatch guard runs out
+            log.warning("admitted, not yet dispatched", commands=len(dispatch), error=repr(exc))
         return [
             Submission(a.command_id, item.idempotency_key, a.admitted, self)
             for a, item in zip(admissions, items, strict=True)
@@ -136,3 +154,35 @@ class Producer:
         if Outcomes(self.store.client).wait_final(command_id, timeout_s) is None:
             return None
         return read_record(self.store.client, command_id)
+
+    def _admissions(self, items: list[Prepared]) -> list[Admission]:
+        """The store's admissions of ``items``, or `StoreUnavailable` saying what may be in it."""
+        try:
+            self.store.client.ping()  # nothing is written yet: a failure here admitted nothing
+        except redis.RedisError as exc:
+            raise self._unavailable(exc, items, may_have_been_admitted=False) from None
+        try:
+            return self.store.admit_prepared(items)
+        except redis.RedisError as exc:
+            raise self._unavailable(exc, items, may_have_been_admitted=True) from None
+
+    def _unavailable(
+        self, exc: redis.RedisError, items: list[Prepared], *, may_have_been_admitted: bool
+    ) -> StoreUnavailable:
+        if len(items) == 1:
+            what, was = f"the command (key {items[0].idempotency_key!r})", "was"
+        else:
+            what, was = f"the {len(items)} commands", "were"
+        if may_have_been_admitted:
+            advice = f"{what} may have been admitted: retry with the same idempotency key"
+        else:
+            advice = f"{what} {was} not admitted: retry later"
+        if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+            problem = f"did not answer within {self.settings.store_timeout_s:g} s"
+        else:  # it answered with an error: out of memory, read-only replica, ...
+            problem = f"refused the write ({str(exc)[:200]})"
+        return StoreUnavailable(
+            f"the command store {problem} ({type(exc).__name__}); {advice}",
+            may_have_been_admitted=may_have_been_admitted,
+            retry_after_s=RETRY_AFTER_S,
+        )

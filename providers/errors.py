@@ -6,6 +6,8 @@
     ├── ConfigError                  bad or missing settings; fail at startup
     ├── InvalidSubmission            a command refused at the door; names each bad field
     ├── IdempotencyConflict          the key was admitted before with other content
+    ├── StoreUnavailable             Redis did not answer in time; may_have_been_admitted says
+    │                                whether a retry must reuse the idempotency key
     └── ProviderError                provider, status_code, provider_code, raw_message
         ├── TransientError           retry later
         │   ├── ProviderUnavailable  5xx, 408, connect/read timeout, connection reset
@@ -55,6 +57,17 @@ class IdempotencyConflict(OrderCmdError):
         super().__init__(
             f"idempotency_key: {key!r} was already used for a different command ({command_id})"
         )
+
+
+class StoreUnavailable(OrderCmdError):
+    """The command store did not answer in time."""
+
+    def __init__(
+        self, message: str = "", *, may_have_been_admitted: bool, retry_after_s: float = 5.0
+    ) -> None:
+        super().__init__(message)
+        self.may_have_been_admitted = may_have_been_admitted
+        self.retry_after_s = retry_after_s
 
 
 class ProviderError(OrderCmdError):

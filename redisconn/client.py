@@ -9,10 +9,16 @@ import redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
-TIMEOUT_S = 5.0  # socket connect/read timeout; a store call is a few ms, a blip is not an outage
-RETRIES = 2  # redis-py re-sends a whole command on retry: ours are idempotent, keep it to a blip
+TIMEOUT_S = 5.0  # the longest one store call may take, retries included (ORDERCMD_STORE_TIMEOUT_S)
+RETRIES = 1  # redis-py re-sends a whole command on retry: ours are idempotent, keep it to a blip
+BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 0.2  # jittered pause before the retry
 HEALTH_CHECK_INTERVAL_S = 30  # PING a pooled connection idle this long before reusing it
 _PING = b"*1\r\n$4\r\nPING\r\n"
+
+
+def per_try_timeout_s(timeout_s: float, retries: int) -> float:
+    """The socket timeout that keeps ``retries + 1`` tries and their pauses within ``timeout_s``."""
+    return max(0.05, (timeout_s - retries * BACKOFF_CAP_S) / (retries + 1))
 
 
 def redis_client(url: str, *, timeout_s: float = TIMEOUT_S, retries: int = RETRIES) -> redis.Redis:
@@ -21,10 +27,12 @@ def redis_client(url: str, *, timeout_s: float = TIMEOUT_S, retries: int = RETRI
     RESP2 is explicit (kombu accepts redis-py versions whose default differs), replies are
     decoded to ``str``, dead peers are noticed through timeouts, TCP keepalive and a health
     check, and a failed command is retried at most ``retries`` times with jittered backoff.
+    A stopped, paused or unreachable server makes a call fail within about ``timeout_s``.
 
     Args:
         url: ``redis://``, ``rediss://`` or ``unix://`` URL.
-        timeout_s: socket connect and read timeout.
+        timeout_s: how long one call may take, tries and pauses included; each try's socket
+            connect and read timeout is its share (`per_try_timeout_s`).
         retries: retries after a connection error or timeout; 0 for probes.
 
     Returns:
@@ -33,16 +41,28 @@ def redis_client(url: str, *, timeout_s: float = TIMEOUT_S, retries: int = RETRI
     options: dict[str, object] = {}
     if not url.startswith("unix:"):
         options["socket_keepalive"] = True  # TCP only
+    try_s = per_try_timeout_s(timeout_s, retries)
     return redis.Redis.from_url(
         url,
         decode_responses=True,
         protocol=2,
-        socket_timeout=timeout_s,
-        socket_connect_timeout=timeout_s,
+        socket_timeout=try_s,
+        socket_connect_timeout=try_s,
         health_check_interval=HEALTH_CHECK_INTERVAL_S,
-        retry=Retry(ExponentialWithJitterBackoff(base=0.1, cap=1.0), retries),
+        retry=Retry(ExponentialWithJitterBackoff(base=BACKOFF_BASE_S, cap=BACKOFF_CAP_S), retries),
         **options,
     )
+
+
+def maxmemory_policy(client: redis.Redis) -> str | None:
+    """The server's ``maxmemory-policy``; None when neither CONFIG GET nor INFO tells."""
+    settings = _read_settings(client)
+    return settings[0] if settings else None
+
+
+def evicted_keys(client: redis.Redis) -> int:
+    """How many keys the server has evicted since it started (``INFO stats``)."""
+    return int(client.info("stats").get("evicted_keys", 0))
 
 
 def check_redis_config(client: redis.Redis) -> list[str]:

@@ -3,7 +3,9 @@
 Every route needs a producer's API key. Bodies are the command schemas plus an optional
 ``idempotency_key`` (or the ``Idempotency-Key`` header for one command). Answers: 202 admitted,
 200 the same key and content seen before, 409 the key seen with other content, 422 field
-errors, 413 body over ``web.max_body_bytes``, 401 no valid key; refusals are ``Errors``.
+errors, 413 body over ``web.max_body_bytes``, 401 no valid key, 503 the store did not answer
+(with ``Retry-After`` and ``may_have_been_admitted``: if true, retry with the same idempotency
+key); refusals are ``Errors``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from web.intake_models import (
     Errors,
     ItemResult,
     RefundBody,
+    Unavailable,
     UpdateBody,
     command_input,
 )
@@ -46,6 +49,11 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
     401: {"model": Errors, "description": "No API key, or not a configured producer's"},
     413: {"model": Errors, "description": "The body is over web.max_body_bytes"},
     422: {"model": Errors, "description": "Field errors; nothing was admitted"},
+    503: {
+        "model": Unavailable,
+        "description": "The store did not answer in time; retry after Retry-After seconds, with "
+        "the same idempotency key when may_have_been_admitted is true",
+    },
 }
 
 

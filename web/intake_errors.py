@@ -6,9 +6,11 @@ before FastAPI parses anything, and turns FastAPI's validation errors into that 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+import redis
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,8 +18,10 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive
 
+from providers.errors import StoreUnavailable
 from schemas import CommandKind, Provider
 
+STORE_RETRY_AFTER_S = 5  # what a producer whose store call failed is asked to wait
 _UNION_TAGS = {str(k) for k in CommandKind} | {str(p) for p in Provider}
 
 
@@ -70,6 +74,36 @@ def validation_problems(exc: RequestValidationError) -> list[tuple[str, str]]:
     return problems
 
 
+class StoreDown(IntakeError):
+    """503: the store did not answer; says whether the command may have been admitted."""
+
+    def __init__(self, reason: str, *, may_have_been_admitted: bool, retry_after_s: float) -> None:
+        super().__init__(503, [("store", reason)])
+        self.may_have_been_admitted = may_have_been_admitted
+        self.retry_after_s = retry_after_s
+
+    @classmethod
+    def of(cls, exc: Exception, request: Request) -> StoreDown:
+        """The answer to ``exc`` (`StoreUnavailable`, or a Redis error of another call)."""
+        if isinstance(exc, StoreUnavailable):
+            return cls(str(exc), may_have_been_admitted=exc.may_have_been_admitted,
+                       retry_after_s=exc.retry_after_s)  # fmt: skip
+        writes = request.method != "GET"  # a write that failed half-way may have gone in
+        reason = f"the command store is unavailable ({type(exc).__name__})"
+        if writes:
+            reason += "; it may have been admitted: retry with the same idempotency key"
+        return cls(reason, may_have_been_admitted=writes, retry_after_s=STORE_RETRY_AFTER_S)
+
+    def response(self) -> JSONResponse:
+        """The JSON answer, with ``Retry-After``."""
+        body = {
+            "errors": [{"field": f, "reason": r} for f, r in self.problems],
+            "may_have_been_admitted": self.may_have_been_admitted,
+        }
+        headers = {"Retry-After": str(max(1, math.ceil(self.retry_after_s)))}
+        return JSONResponse(body, status_code=503, headers=headers)
+
+
 class BodyTooLarge(IntakeError):
     """The request body is over ``web.max_body_bytes``."""
 
@@ -113,6 +147,8 @@ class IntakeRoute(APIRoute):
                 return await handler(Request(request.scope, _replay(body, request.receive)))
             except IntakeError as exc:
                 return exc.response()
+            except (StoreUnavailable, redis.RedisError) as exc:
+                return StoreDown.of(exc, request).response()
             except RequestValidationError as exc:
                 return IntakeError(422, validation_problems(exc)).response()
             except HTTPException as exc:

@@ -91,6 +91,16 @@ class Conflict(Errors):
     command_id: str
 
 
+class Unavailable(Errors):
+    """The store did not answer; retry after ``Retry-After`` seconds.
+
+    ``may_have_been_admitted`` true: the command may be in (and will run): retry with the same
+    idempotency key, never a new one. False: nothing was admitted.
+    """
+
+    may_have_been_admitted: bool
+
+
 class AttemptView(BaseModel):
     """One provider attempt (sanitized: no credentials or auth headers are ever recorded)."""
 

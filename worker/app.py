@@ -17,7 +17,8 @@ from celery import Celery, bootsteps, signals
 from kombu import Queue  # type: ignore[attr-defined]
 
 from config.settings import Settings, get_settings
-from redisconn.client import check_redis_config, redis_client
+from redisconn.client import per_try_timeout_s, redis_client
+from redisconn.guard import check_store
 from redisconn.urls import broker_url, store_url
 from runs.driver import RunDriver, run_driver
 from store.backlog import Backlogs
@@ -41,16 +42,20 @@ EXECUTE_TASK = "ordercmd.execute_command"
 QUEUE = LIVE_QUEUE
 QUEUES = (LIVE_QUEUE, BULK_QUEUE, WEBHOOK_QUEUE)
 PUBLISH_BATCH_SIZE = 1000
+PUBLISH_RETRIES = 1  # a publish that fails twice is left to the scheduler (send_or_defer)
 
 app = Celery("ordercmd", include=["tasks.commands", "tasks.webhooks"])
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Celery settings that DESIGN.md says matter, from ordercmd's settings."""
+    # a paused or dead broker fails a publish within about store_timeout_s: one retry, each
+    # try its share (kombu's BRPOP waits 1 s, well inside a try's share of the 3 s minimum)
+    try_s = per_try_timeout_s(settings.store_timeout_s, PUBLISH_RETRIES)
     transport = {
         "visibility_timeout": settings.visibility_timeout_s,
-        "socket_timeout": 30,
-        "socket_connect_timeout": 10,
+        "socket_timeout": try_s,
+        "socket_connect_timeout": try_s,
         "socket_keepalive": True,
         "health_check_interval": 30,
     }
@@ -58,6 +63,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_url": broker_url(settings),
         "broker_transport_options": transport,
         "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": try_s,
+        "task_publish_retry_policy": {
+            "max_retries": PUBLISH_RETRIES,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.2,
+        },
         "task_serializer": "json",
         "accept_content": ["json"],
         "result_serializer": "json",
@@ -133,7 +145,8 @@ def build_store(settings: Settings) -> CommandStore:
         bulk_guard_ms=round(settings.bulk_dispatch_guard_s * 1000),
         outcomes_max_len=settings.outcomes_max_len,
     )
-    return CommandStore(redis_client(store_url(settings)), limits)
+    client = redis_client(store_url(settings), timeout_s=settings.store_timeout_s)
+    return CommandStore(client, limits)
 
 
 _runtimes: dict[int, Runtime] = {}
@@ -169,7 +182,7 @@ class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
         """Start the scheduler and bulk-run threads."""
         settings = get_settings()
         store = build_store(settings)
-        for warning in check_redis_config(store.client):
+        for warning in check_store(settings, store.client, store_url(settings)):
             log.warning("redis configuration", warning=warning)
         dead_letters = DeadLetters(store)
         self.scheduler = Scheduler(

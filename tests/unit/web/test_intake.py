@@ -252,6 +252,7 @@ def test_the_openapi_document_describes_the_intake_with_its_models(client):
         "401": "Errors",
         "413": "Errors",
         "422": "Errors",
+        "503": "Unavailable",
     }
     body = post["requestBody"]["content"]["application/json"]["schema"]
     assert {s["$ref"].split("/")[-1] for s in body["oneOf"]} == {
