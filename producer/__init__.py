@@ -5,16 +5,31 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 
+import structlog
+
 from config.settings import get_settings
 from producer.api import CommandInput, Producer, Submission
+from redisconn.guard import check_store
+from redisconn.urls import store_url
 from worker.app import build_store, publish
+
+log = structlog.get_logger("ordercmd.producer")
 
 
 @lru_cache(maxsize=1)
 def default_producer() -> Producer:
-    """A producer on the configured Redis and broker, built once."""
+    """A producer on the configured Redis and broker, built once, after checking the store.
+
+    Raises:
+        ConfigError: the store evicts keys (unless ``allow_evicting_redis``), or is open under
+            ``require_secure_redis``.
+        redis.RedisError: the store did not answer.
+    """
     settings = get_settings()
-    return Producer(settings, build_store(settings), publish)
+    store = build_store(settings)
+    for warning in check_store(settings, store.client, store_url(settings)):
+        log.warning("redis configuration", warning=warning)
+    return Producer(settings, store, publish)
 
 
 def submit(command: CommandInput, *, idempotency_key: str | None = None) -> Submission:

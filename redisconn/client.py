@@ -60,9 +60,19 @@ def maxmemory_policy(client: redis.Redis) -> str | None:
     return settings[0] if settings else None
 
 
-def evicted_keys(client: redis.Redis) -> int:
-    """How many keys the server has evicted since it started (``INFO stats``)."""
-    return int(client.info("stats").get("evicted_keys", 0))
+def evicted_keys(client: redis.Redis) -> int | None:
+    """How many keys the server has evicted since it started (``INFO stats``).
+
+    Returns:
+        The count; None when the server refuses ``INFO`` (some managed services).
+
+    Raises:
+        redis.ConnectionError: the server did not answer (as redis.TimeoutError too).
+    """
+    try:
+        return int(client.info("stats").get("evicted_keys", 0))
+    except redis.ResponseError:
+        return None
 
 
 def check_redis_config(client: redis.Redis) -> list[str]:

@@ -194,6 +194,11 @@ def workers_seen() -> str:
     return f"{PREFIX}:workers"
 
 
+def health_probe() -> str:
+    """String: written (with a short TTL) by ``/health`` to prove the store accepts writes."""
+    return f"{PREFIX}:health:probe"
+
+
 def replay_run(run_id: str) -> str:
     """Hash: one bulk replay/discard run (status, filter, actor, counters)."""
     return f"{PREFIX}:run:{run_id}"

@@ -21,6 +21,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from redisconn.client import evicted_keys
 from schemas import CommandState
 from schemas.quarantine import QuarantineReason
 from store.clock import utcnow
@@ -33,11 +34,13 @@ from web.metrics_flow import FlowCollector
 from web.state import AppState, app_state
 
 router = APIRouter(tags=["metrics"])
-COUNTERS = (  # stats family, metric name, help, labels
+COUNTERS: tuple[tuple[str, str, str, list[str]], ...] = (  # family, name, help, labels
     ("done", "ordercmd_commands", "Commands finished", ["provider", "kind", "outcome"]),
     ("dead", "ordercmd_dead_lettered", "Commands dead-lettered", ["provider", "reason"]),
     ("retry", "ordercmd_retries", "Retries scheduled", ["provider", "kind"]),
-)
+    ("missing", "ordercmd_deliveries_missing", "Deliveries whose command was not in the store "
+     "(evicted, or expired)", []),
+)  # fmt: skip
 HISTOGRAMS = (  # stats family, metric name, help
     ("latency_ms", "ordercmd_latency_seconds", "Admission to end state"),
     ("retry_delay_ms", "ordercmd_retry_delay_seconds", "Delay before a scheduled retry"),
@@ -59,6 +62,13 @@ class StoreCollector(Collector):
                 if len(values) == len(labels):
                     counter.add_metric(list(values), count)
             yield counter
+        evicted = evicted_keys(self.client)
+        if evicted is not None:
+            yield CounterMetricFamily(
+                "ordercmd_redis_evicted_keys",
+                "Keys the store's Redis evicted since it started (anything but 0 loses commands)",
+                value=evicted,
+            )
         yield from self._histograms(families)
         yield self._attempts(families)
         yield from self._depths()

@@ -35,6 +35,7 @@ from worker.runtime import Runtime, account_providers
 from worker.scheduler import Scheduler
 from worker.webhook_pump import WebhookPump
 from worker.webhook_runtime import DELIVER_TASK, start_pump
+from worker.store_watch import EvictionWatch
 
 log = structlog.get_logger("ordercmd.worker")
 
@@ -200,6 +201,7 @@ class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
                 tick_s=settings.scheduler_tick_s,
                 share_pct=settings.bulk_share_pct,
             ),
+            watch=EvictionWatch(store.client),
         )
         self.scheduler.start()
         self.runs = run_driver(settings, store, publish)

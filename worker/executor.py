@@ -48,6 +48,7 @@ from worker.failures import error_name, permanent, rate_limited, transient
 from worker.heartbeat import Heartbeat
 from worker.reads import AttemptRead, needs_read
 from worker.runtime import Runtime
+from worker.store_watch import report_missing
 
 log = structlog.get_logger("ordercmd.worker")
 
@@ -65,6 +66,9 @@ def execute(command_id: str, runtime: Runtime) -> str:
     if isinstance(claim, Parked):
         log.info("command parked", command_id=command_id, why=claim.why, delay_s=claim.wait_s)
         return str(CommandState.RETRYING)
+    if claim == "missing":
+        report_missing(runtime.store.client, command_id)
+        return claim
     if not isinstance(claim, Claim):
         log.info("delivery skipped", command_id=command_id, why=claim)
         return claim

@@ -38,6 +38,7 @@ class Scheduler:
         maintain_every_s: float = MAINTAIN_EVERY_S,
         name: str | None = None,
         backlogs: Backlogs | None = None,
+        watch: Callable[[], object] | None = None,
     ) -> None:
         self.store = store
         self.publish = publish
@@ -47,6 +48,7 @@ class Scheduler:
         self.name = name  # the worker's node name, reported as seen on every tick
         # bulk backlogs released as their accounts' slots free up (without accounts: at once)
         self.backlogs = backlogs or Backlogs(store.client, {}, tick_s=tick_s)
+        self.watch = watch  # runs on every tick first (the eviction watch)
         self._maintained_at = float("-inf")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -57,6 +59,8 @@ class Scheduler:
         Returns:
             How many messages were sent.
         """
+        if self.watch:
+            self.watch()
         if self.name:
             now_ms = time.time() * 1000
             self.store.client.zadd(keys.workers_seen(), {self.name: now_ms})

@@ -157,5 +157,5 @@ def test_an_open_redis_is_a_warning_and_under_require_secure_redis_a_refusal():
 def test_an_open_broker_redis_is_checked_too():
     store, broker = "redis://127.0.0.1:6379/0", "redis://broker.example:6379/0"
     settings = Settings(redis_url=store, broker_url=broker, require_secure_redis=True)
-    with pytest.raises(ConfigError, match="broker.example"):
+    with pytest.raises(ConfigError, match=r"broker\.example"):
         check_store(settings, NoEvictionRedis(), store)  # type: ignore[arg-type]

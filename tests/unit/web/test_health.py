@@ -20,7 +20,7 @@ def test_health_counts_the_workers_seen_and_names_no_host():
         response = client.get("/health")
     assert (response.status_code, response.json()) == (
         200,
-        {"redis": "ok", "workers_seen": 1},
+        {"redis": "ok", "evicted_keys": None, "workers_seen": 1},
     )
     assert "host" not in response.text
 
