@@ -101,7 +101,10 @@ local f = redis.call('HMGET', KEYS[1], 'state', 'lease_until', 'next_ms', 'deliv
   'envelope', 'attempts_n', 'unprocessable_n', 'reconcile', 'first_claim_ms', 'reserved',
   'fingerprint')
 local state = f[1]
-if not state then return {'missing', ''} end
+if not state then  -- lost (evicted, expired): reported once, never handed out again
+  for i = 2, 4 do redis.call('ZREM', KEYS[i], ARGV[1]) end
+  return {'missing', ''}
+end
 if is_terminal(state) then return {'finished', state} end
 if state == 'waiting' then return {'not_head', state} end
 local now = now_ms()
