@@ -62,13 +62,14 @@ class StoreCollector(Collector):
                 if len(values) == len(labels):
                     counter.add_metric(list(values), count)
             yield counter
-        evicted = evicted_keys(self.client)
-        if evicted is not None:
-            yield CounterMetricFamily(
-                "ordercmd_redis_evicted_keys",
-                "Keys the store's Redis evicted since it started (anything but 0 loses commands)",
-                value=evicted,
-            )
+        evicted = CounterMetricFamily(
+            "ordercmd_redis_evicted_keys",
+            "Keys the store's Redis evicted since it started (anything but 0 loses commands)",
+        )
+        count = evicted_keys(self.client)
+        if count is not None:  # a server refusing INFO leaves the family without a sample
+            evicted.add_metric([], count)
+        yield evicted
         yield from self._histograms(families)
         yield self._attempts(families)
         yield from self._depths()

@@ -14,6 +14,7 @@ import redis
 from celery import Celery
 
 from producer import Producer
+from providers.errors import StoreUnavailable
 from schemas import CommandState
 from store import keys
 from tests.integration.harness import (
@@ -65,7 +66,7 @@ def submit_until_admitted(producer: Producer, chunk: list[dict[str, Any]]) -> tu
     while True:
         try:
             return [s.command_id for s in producer.submit_many(chunk)], failures
-        except (redis.RedisError, kombu.exceptions.OperationalError, OSError):
+        except (StoreUnavailable, redis.RedisError, kombu.exceptions.OperationalError, OSError):
             failures += 1
             assert failures < 100, "Redis did not come back within ~10 s of retries"
             time.sleep(0.1)

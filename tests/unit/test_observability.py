@@ -26,8 +26,6 @@ SUFFIXES = {
 # Named by the rules and the dashboard, served by branches not merged yet. Empty it as they land
 # (the last test fails once one is served, so none stays here by mistake).
 PENDING_METRICS = {
-    # issue 12 (Redis evictions watched: INFO evicted_keys)
-    "ordercmd_redis_evicted_keys_total",
     # issue 13 (webhook deliveries, outcome="delivered" | "failed")
     "ordercmd_webhook_deliveries_total",
 }
