@@ -11,13 +11,17 @@ from redis.retry import Retry
 
 TIMEOUT_S = 5.0  # the longest one store call may take, retries included (ORDERCMD_STORE_TIMEOUT_S)
 RETRIES = 1  # redis-py re-sends a whole command on retry: ours are idempotent, keep it to a blip
-BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 0.2  # jittered pause before the retry
+BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 0.2  # jittered pause before a retry
+# A timeout is never retried: redis-py nests its retries (command, connect, health-check PING),
+# so a paused server would be waited on 2 x 2 x 2 times. A refused or reset connection fails
+# fast and is retried; one timeout (the socket's, this share of the bound) ends the call.
+TIMEOUT_SHARE = 0.7
 HEALTH_CHECK_INTERVAL_S = 30  # PING a pooled connection idle this long before reusing it
 _PING = b"*1\r\n$4\r\nPING\r\n"
 
 
 def per_try_timeout_s(timeout_s: float, retries: int) -> float:
-    """The socket timeout that keeps ``retries + 1`` tries and their pauses within ``timeout_s``."""
+    """The socket timeout that keeps ``retries + 1`` timed-out tries within ``timeout_s``."""
     return max(0.05, (timeout_s - retries * BACKOFF_CAP_S) / (retries + 1))
 
 
@@ -26,14 +30,15 @@ def redis_client(url: str, *, timeout_s: float = TIMEOUT_S, retries: int = RETRI
 
     RESP2 is explicit (kombu accepts redis-py versions whose default differs), replies are
     decoded to ``str``, dead peers are noticed through timeouts, TCP keepalive and a health
-    check, and a failed command is retried at most ``retries`` times with jittered backoff.
-    A stopped, paused or unreachable server makes a call fail within about ``timeout_s``.
+    check, and a refused or dropped connection is retried at most ``retries`` times with
+    jittered backoff. A stopped, paused or unreachable server fails a call within
+    ``timeout_s``.
 
     Args:
         url: ``redis://``, ``rediss://`` or ``unix://`` URL.
-        timeout_s: how long one call may take, tries and pauses included; each try's socket
-            connect and read timeout is its share (`per_try_timeout_s`).
-        retries: retries after a connection error or timeout; 0 for probes.
+        timeout_s: how long one call may take; the socket connect and read timeout is
+            ``TIMEOUT_SHARE`` of it, the rest is for fast retries.
+        retries: retries after a connection error (not after a timeout); 0 for probes.
 
     Returns:
         A client; connections are opened lazily.
@@ -41,15 +46,16 @@ def redis_client(url: str, *, timeout_s: float = TIMEOUT_S, retries: int = RETRI
     options: dict[str, object] = {}
     if not url.startswith("unix:"):
         options["socket_keepalive"] = True  # TCP only
-    try_s = per_try_timeout_s(timeout_s, retries)
+    socket_s = timeout_s * TIMEOUT_SHARE if retries else timeout_s
+    backoff = ExponentialWithJitterBackoff(base=BACKOFF_BASE_S, cap=BACKOFF_CAP_S)
     return redis.Redis.from_url(
         url,
         decode_responses=True,
         protocol=2,
-        socket_timeout=try_s,
-        socket_connect_timeout=try_s,
+        socket_timeout=socket_s,
+        socket_connect_timeout=socket_s,
         health_check_interval=HEALTH_CHECK_INTERVAL_S,
-        retry=Retry(ExponentialWithJitterBackoff(base=BACKOFF_BASE_S, cap=BACKOFF_CAP_S), retries),
+        retry=Retry(backoff, retries, supported_errors=(redis.ConnectionError,)),
         **options,
     )
 
