@@ -66,9 +66,9 @@ class StoreCollector(Collector):
             "ordercmd_redis_evicted_keys",
             "Keys the store's Redis evicted since it started (anything but 0 loses commands)",
         )
-        count = evicted_keys(self.client)
-        if count is not None:  # a server refusing INFO leaves the family without a sample
-            evicted.add_metric([], count)
+        evicted_n = evicted_keys(self.client)
+        if evicted_n is not None:  # a server refusing INFO leaves the family without a sample
+            evicted.add_metric([], evicted_n)
         yield evicted
         yield from self._histograms(families)
         yield self._attempts(families)
