@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import redis
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from providers.errors import StoreUnavailable
 from web.credentials import KeyRefused, authenticate
 from web.guards import client_address
 from web.intake_errors import IntakeError
@@ -36,6 +38,7 @@ def producer_name(
     Raises:
         IntakeError: 401 when no key is sent or the key is not a configured producer's; 429
             when its address or key id is past the limit of wrong keys.
+        StoreUnavailable: the store did not answer (answered 503: nothing admitted).
     """
     key = credentials.credentials if credentials else header_key
     if not key:
@@ -48,4 +51,10 @@ def producer_name(
     except KeyRefused as exc:
         reason = "unknown API key" if exc.status == 401 else exc.reason
         raise IntakeError(exc.status, [("authorization", reason)]) from None
+    except redis.RedisError as exc:  # checking the key's limits comes before any admission
+        raise StoreUnavailable(
+            f"the command store did not answer ({type(exc).__name__}) while checking the API "
+            "key: the command was not admitted; retry later",
+            may_have_been_admitted=False,
+        ) from None
     return holder.name

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import redis
 
+from config.web import stored_form
 from redisconn.client import redis_client
 from store import keys
 from tests.integration.entrypoints import Ran, ServeProcess, run_argv, run_cli, run_python
@@ -29,15 +30,18 @@ pytestmark = pytest.mark.integration
 
 BOUND_S = 3.0  # ORDERCMD_STORE_TIMEOUT_S in these tests: every answer must come within it
 SLACK_S = 2.0  # HTTP, uvicorn and the thread pool on a loaded 2-core machine
-PRODUCER_KEY = "pk_store_faults"
-OPERATOR_TOKEN = "op_store_faults_token"
+PRODUCER_KEY = "oc_0a1b2c3d4e5f6a7b_store-faults-producer-key"
+OPERATOR_TOKEN = "oc_1a1b2c3d4e5f6a7b_store-faults-operator-token"
 EVICTION_FIX = ("CONFIG SET maxmemory-policy noeviction", "ORDERCMD_ALLOW_EVICTING_REDIS=true")
 COMMAND = {"kind": "cancel", "provider": "fastpod", "account": "pod", "order_id": "o-1"}
 
 
 @pytest.fixture(scope="module")
 def hashes() -> dict[str, str]:
-    return {"producer": hash_secret(PRODUCER_KEY), "operator": hash_secret(OPERATOR_TOKEN)}
+    return {
+        "producer": stored_form(PRODUCER_KEY, hash_secret(PRODUCER_KEY)),
+        "operator": stored_form(OPERATOR_TOKEN, hash_secret(OPERATOR_TOKEN)),
+    }
 
 
 @pytest.fixture
@@ -181,8 +185,11 @@ def test_the_intake_answers_503_in_bound_when_the_store_is_frozen(serve, server,
 def test_a_503_that_may_have_admitted_says_so_and_a_retry_with_the_key_makes_no_duplicate(
     serve, server, admin
 ):
-    # Given the web app serving, and its store refusing writes for a while (reads still answer)
+    # Given the web app serving (the producer's key already verified: no store call for it),
+    # and its store refusing writes for a while (reads still answer)
     serve.start()
+    warm_up, _ = post_command(serve.url, "evt-warm-up")
+    assert warm_up.status_code == 202, warm_up.text
     admin.execute_command("CLIENT", "PAUSE", "20000", "WRITE")
     try:
         response, took_s = post_command(serve.url, "evt-maybe")
@@ -198,9 +205,8 @@ def test_a_503_that_may_have_admitted_says_so_and_a_retry_with_the_key_makes_no_
     again, _ = post_command(serve.url, "evt-maybe")
     assert (again.status_code, again.json()["command_id"]) == (200, retried.json()["command_id"])
     assert admin.get(keys.idempotency("evt-maybe")).split()[0] == retried.json()["command_id"]
-    assert [k for k in admin.keys(keys.command("*")) if k.count(":") == 2] == [
-        keys.command(retried.json()["command_id"])
-    ]
+    records = {k for k in admin.keys(keys.command("*")) if k.count(":") == 2}
+    assert records == {keys.command(r.json()["command_id"]) for r in (warm_up, retried)}
 
 
 def test_the_cli_gives_a_typed_error_in_bound_when_the_store_is_paused(ordercmd_env, admin):
@@ -257,6 +263,7 @@ def test_health_is_degraded_when_the_store_refuses_writes(serve, admin):
     # Given a store at its memory limit with noeviction (it answers OOM to writes)
     serve.start()
     assert httpx.get(f"{serve.url}/health", timeout=30).status_code == 200
+    assert post_command(serve.url, "evt-warm-up")[0].status_code == 202  # the key is verified
     fill_until_full(admin)
     # When /health is asked, Then it is 503 naming the refused write
     response = httpx.get(f"{serve.url}/health", timeout=30)

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from config.web import stored_form
 from redisconn.client import redis_client
 from sandbox import SandboxConfig, SandboxServer
 from schemas import CommandState
@@ -33,9 +34,13 @@ SECRETS = {
     "fastpod_token": f"pod-{MARK}",
     "wrong_token": f"wrong-{MARK}",
     "session_secret": f"session-{MARK}-0123456789abcdef0123456789",
-    "producer_key": f"producer-{MARK}",
-    "operator_token": f"operator-{MARK}",
+    "producer_key": f"oc_2a1b2c3d4e5f6a7b_producer-{MARK}-0123456789",
+    "operator_token": f"oc_3a1b2c3d4e5f6a7b_operator-{MARK}-0123456789",
 }
+
+
+def stored(key: str) -> str:
+    return stored_form(key, hash_secret(key))
 
 
 @pytest.fixture
@@ -79,9 +84,9 @@ def canary_env(locked_redis: str, canary_sandbox: SandboxServer) -> dict[str, st
         "ORDERCMD_SCHEDULER_TICK_S": "0.05",
         "ORDERCMD_WEB__SESSION_SECRET": SECRETS["session_secret"],
         "ORDERCMD_WEB__SECURE_COOKIES": "false",
-        "ORDERCMD_WEB__PRODUCERS__SHOP__KEY_HASH": hash_secret(SECRETS["producer_key"]),
+        "ORDERCMD_WEB__PRODUCERS__SHOP__KEY_HASH": stored(SECRETS["producer_key"]),
         "ORDERCMD_WEB__OPERATORS__OPS__ROLE": "operator",
-        "ORDERCMD_WEB__OPERATORS__OPS__TOKEN_HASH": hash_secret(SECRETS["operator_token"]),
+        "ORDERCMD_WEB__OPERATORS__OPS__TOKEN_HASH": stored(SECRETS["operator_token"]),
     }
     for account, fields in accounts.items():
         env |= {f"ORDERCMD_ACCOUNTS__{account}__{k}": v for k, v in fields.items()} | {
