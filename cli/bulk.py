@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
+import redis
 from rich.table import Table
 
 from cli.batch import watch_batch
@@ -20,6 +21,7 @@ from producer import Producer
 from producer.batches import Batches
 from producer.bulk import BulkCheck, BulkResult, BulkRun, preview_data
 from producer.bulk_rows import COLUMNS, DEFAULT_MAX_BYTES, BulkFileError, detect_format
+from providers.errors import StoreUnavailable
 from worker.app import publish
 
 SHOWN_PROBLEMS = 50
@@ -84,7 +86,7 @@ def bulk(
             _write_problems(report, errors_file)
         result = None
         if not dry_run and (skip_invalid or not report.invalid):
-            result = run.admit(Batches(store), actor=actor, skip_invalid=skip_invalid)
+            result = _admit(run, Batches(store), actor=actor, skip_invalid=skip_invalid)
     _show(report, result, as_json=as_json, dry_run=dry_run)
     if report.invalid and not skip_invalid:
         raise click.ClickException(
@@ -93,6 +95,19 @@ def bulk(
         )
     if watch and result is not None:
         watch_batch(result.batch_id, interval_s=1.0)
+
+
+def _admit(run: BulkRun, batches: Batches, *, actor: str, skip_invalid: bool) -> BulkResult:
+    """``run.admit``; a store failure half-way says what became of the rows and what to do."""
+    try:
+        return run.admit(batches, actor=actor, skip_invalid=skip_invalid)
+    except (StoreUnavailable, redis.RedisError) as exc:
+        raise click.ClickException(
+            f"the command store failed while admitting the batch ({type(exc).__name__}: "
+            f"{str(exc)[:300]}). Rows admitted so far stay admitted and will run; some may have "
+            "been admitted without an answer. Run the same file again: each row's idempotency "
+            "key returns the command admitted before, so nothing is doubled."
+        ) from None
 
 
 def _open(file: Path, max_bytes: int) -> AbstractContextManager[IO[bytes]]:

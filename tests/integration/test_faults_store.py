@@ -223,6 +223,24 @@ def test_the_cli_gives_a_typed_error_in_bound_when_the_store_is_paused(ordercmd_
     assert ran.took_s < baseline.took_s + BOUND_S + SLACK_S
 
 
+def test_bulk_says_what_became_of_the_rows_in_bound_when_the_store_is_paused(
+    ordercmd_env, admin, tmp_path
+):
+    admin.execute_command("CLIENT", "PAUSE", "30000", "WRITE")
+    try:
+        ran = run_cli(ordercmd_env, "bulk", bulk_file(tmp_path))
+    finally:
+        admin.execute_command("CLIENT", "UNPAUSE")
+    print(f"ordercmd bulk with the store paused: {ran.took_s:.2f} s")
+    assert ran.returncode == 1, ran.output
+    assert "the command store failed while admitting the batch (TimeoutError" in ran.output
+    assert "Run the same file again" in ran.output
+    assert ran.took_s < BOUND_S + 6  # the bound, plus starting Python and Celery's imports
+    again = run_cli(ordercmd_env, "bulk", bulk_file(tmp_path))
+    assert again.returncode == 0, again.output
+    assert len([k for k in admin.keys(keys.command("*")) if k.count(":") == 2]) == 1
+
+
 def test_the_cli_says_nothing_was_sent_when_the_store_is_killed(ordercmd_env, server):
     server.kill()
     ran = submit_cli(ordercmd_env)
