@@ -1,4 +1,4 @@
-"""Fault suite: a Redis that evicts, is killed, is paused or is full, seen from every entry point.
+"""Fault suite: a Redis that evicts, is killed or is paused, seen from every entry point.
 
 Each test has its own redis-server (so it can be killed or paused) and runs ordercmd's real
 processes: ``ordercmd serve`` over HTTP, ``ordercmd submit`` / ``bulk`` / ``worker``, the
@@ -7,114 +7,27 @@ Python API in a fresh interpreter.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
-import redis
 
-from config.web import stored_form
-from redisconn.client import redis_client
 from store import keys
-from tests.integration.entrypoints import Ran, ServeProcess, run_argv, run_cli, run_python
-from tests.integration.harness import wait_for
-from tests.redis_server import RedisServer
-from web.auth import hash_secret
+from tests.integration.entrypoints import Ran, run_argv, run_cli, run_python
+from tests.integration.store_faults import (
+    BOUND_S,
+    COMMAND,
+    EVICTION_FIX,
+    SLACK_S,
+    assert_store_unavailable,
+    bulk_file,
+    ordercmd_keys,
+    post_command,
+    submit_cli,
+)
 
 pytestmark = pytest.mark.integration
-
-BOUND_S = 3.0  # ORDERCMD_STORE_TIMEOUT_S in these tests: every answer must come within it
-SLACK_S = 2.0  # HTTP, uvicorn and the thread pool on a loaded 2-core machine
-PRODUCER_KEY = "oc_0a1b2c3d4e5f6a7b_store-faults-producer-key"
-OPERATOR_TOKEN = "oc_1a1b2c3d4e5f6a7b_store-faults-operator-token"
-EVICTION_FIX = ("CONFIG SET maxmemory-policy noeviction", "ORDERCMD_ALLOW_EVICTING_REDIS=true")
-COMMAND = {"kind": "cancel", "provider": "fastpod", "account": "pod", "order_id": "o-1"}
-
-
-@pytest.fixture(scope="module")
-def hashes() -> dict[str, str]:
-    return {
-        "producer": stored_form(PRODUCER_KEY, hash_secret(PRODUCER_KEY)),
-        "operator": stored_form(OPERATOR_TOKEN, hash_secret(OPERATOR_TOKEN)),
-    }
-
-
-@pytest.fixture
-def server(make_redis_server: Callable[..., RedisServer]) -> RedisServer:
-    return make_redis_server(appendonly=True)
-
-
-@pytest.fixture
-def admin(server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis_client(server.url, timeout_s=30, retries=0)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def ordercmd_env(ordercmd_env: dict[str, str], server: RedisServer, hashes) -> dict[str, str]:
-    return ordercmd_env | {
-        "ORDERCMD_REDIS_URL": server.url,
-        "ORDERCMD_STORE_TIMEOUT_S": str(BOUND_S),
-        "ORDERCMD_WEB__SECURE_COOKIES": "false",
-        "ORDERCMD_WEB__PRODUCERS__SHOP__KEY_HASH": hashes["producer"],
-        "ORDERCMD_WEB__OPERATORS__OPS__ROLE": "viewer",
-        "ORDERCMD_WEB__OPERATORS__OPS__TOKEN_HASH": hashes["operator"],
-    }
-
-
-@pytest.fixture
-def serve(ordercmd_env: dict[str, str], tmp_path: Path) -> Iterator[ServeProcess]:
-    process = ServeProcess(ordercmd_env, tmp_path / "serve.log")
-    yield process
-    process.stop()
-    print(f"--- serve.log ---\n{process.log()[-3000:]}")
-
-
-def post_command(url: str, key: str) -> tuple[httpx.Response, float]:
-    started = time.monotonic()
-    response = httpx.post(
-        f"{url}/v1/commands",
-        json={**COMMAND, "idempotency_key": key},
-        headers={"X-API-Key": PRODUCER_KEY},
-        timeout=60,
-    )
-    return response, time.monotonic() - started
-
-
-def assert_store_unavailable(response: httpx.Response, *, may_have_been_admitted: bool) -> None:
-    assert response.status_code == 503, response.text
-    assert response.headers["content-type"] == "application/json"
-    assert int(response.headers["retry-after"]) >= 1
-    body = response.json()
-    assert body["may_have_been_admitted"] is may_have_been_admitted
-    [error] = body["errors"]
-    assert error["field"] == "store"
-    if may_have_been_admitted:
-        assert "may have been admitted: retry with the same idempotency key" in error["reason"]
-    else:
-        assert "not admitted" in error["reason"]
-
-
-def ordercmd_keys(client: redis.Redis) -> list[str]:
-    return list(client.scan_iter(f"{keys.PREFIX}:*"))
-
-
-def submit_cli(env: dict[str, str], order_id: str = "o-1") -> Ran:
-    return run_cli(
-        env, "submit", "cancel", "--provider", "fastpod", "--account", "pod", "--order", order_id
-    )
-
-
-def bulk_file(tmp_path: Path) -> str:
-    path = tmp_path / "rows.jsonl"
-    path.write_text(json.dumps({**COMMAND, "order_id": "b-1"}) + "\n")
-    return str(path)
 
 
 ENTRY_POINTS: dict[str, Callable[[dict[str, str], Path], Ran]] = {
@@ -275,84 +188,3 @@ def test_the_python_api_raises_store_unavailable_in_bound_when_the_store_is_paus
     assert took_s < BOUND_S + SLACK_S
     assert " True the command store did not answer within 3 s" in ran.output
     assert "may have been admitted: retry with the same idempotency key" in ran.output
-
-
-def test_health_is_degraded_when_the_store_refuses_writes(serve, admin):
-    # Given a store at its memory limit with noeviction (it answers OOM to writes)
-    serve.start()
-    assert httpx.get(f"{serve.url}/health", timeout=30).status_code == 200
-    assert post_command(serve.url, "evt-warm-up")[0].status_code == 202  # the key is verified
-    fill_until_full(admin)
-    # When /health is asked, Then it is 503 naming the refused write
-    response = httpx.get(f"{serve.url}/health", timeout=30)
-    assert response.status_code == 503, response.text
-    assert response.json()["redis"].startswith("refuses writes: OutOfMemoryError")
-    # And a submission is refused as may-have-been-admitted
-    posted, _ = post_command(serve.url, "evt-oom")
-    assert_store_unavailable(posted, may_have_been_admitted=True)
-
-
-def fill_until_full(client: redis.Redis) -> None:
-    """Write 2 MB, then set maxmemory below what is used.
-
-    noeviction then refuses writes (OOM); an evicting policy evicts at the next write.
-    """
-    for n in range(200):
-        client.set(f"filler:{n}", "x" * 10_000)
-    used = int(client.info("memory")["used_memory"])
-    client.config_set("maxmemory", str(used - 1_000_000))
-    with contextlib.suppress(redis.ResponseError):  # noeviction: OOM
-        client.set("filler:last", "x")
-
-
-def test_evictions_show_in_health_metrics_and_the_worker_log(
-    ordercmd_env, serve, admin, start_worker, tmp_path
-):
-    # Given an evicting store allowed by the setting, a worker and the web app on it
-    admin.config_set("maxmemory-policy", "allkeys-lru")
-    serve.env["ORDERCMD_ALLOW_EVICTING_REDIS"] = "true"
-    serve.start()
-    ordercmd_env["ORDERCMD_ALLOW_EVICTING_REDIS"] = "true"
-    worker = start_worker(pool="threads", concurrency=1)
-    wait_for(lambda: admin.zcard(keys.workers_seen()), timeout_s=30, what="the worker to tick")
-    # When the store runs out of memory and evicts keys
-    fill_until_full(admin)
-    assert int(admin.info("stats")["evicted_keys"]) > 0
-    # Then /health is degraded, /metrics counts them, and the worker logs an ERROR
-    health = httpx.get(f"{serve.url}/health", timeout=30)
-    assert health.status_code == 503
-    assert health.json()["redis"].startswith("evicting: ")
-    metrics = httpx.get(
-        f"{serve.url}/metrics", headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}, timeout=30
-    )
-    assert metrics.status_code == 200
-    [line] = [s for s in metrics.text.splitlines() if s.startswith("ordercmd_redis_evicted_keys")]
-    assert float(line.split()[-1]) > 0
-    wait_for(lambda: '"Redis evicted keys' in worker.log(), timeout_s=30, what="the ERROR log")
-    logged = [s for s in worker.log().splitlines() if '"Redis evicted keys' in s]
-    assert json.loads(logged[0])["level"] == "error"
-
-
-def test_a_command_missing_from_the_store_is_an_error_and_counted(
-    ordercmd_env, serve, admin, start_worker
-):
-    # Given a command admitted, then lost from the store before a worker took it (as evicted)
-    ran = submit_cli(ordercmd_env)
-    assert ran.returncode == 0, ran.output
-    command_id = ran.output.split()[1]
-    assert admin.delete(keys.command(command_id)) == 1
-    # When a worker receives its message
-    worker = start_worker(pool="threads", concurrency=1)
-    # Then it logs an ERROR naming the command, and /metrics counts the missing delivery
-    wait_for(lambda: "command missing from the store" in worker.log(), timeout_s=30, what="ERROR")
-    logged = [s for s in worker.log().splitlines() if "command missing from the store" in s]
-    assert {(json.loads(s)["level"], json.loads(s)["command_id"]) for s in logged} == {
-        ("error", command_id)
-    }
-    serve.start()
-    metrics = httpx.get(
-        f"{serve.url}/metrics", headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"}, timeout=30
-    )
-    # (one delivery, or two when the dispatch guard re-sent it before the worker was up)
-    [line] = [s for s in metrics.text.splitlines() if s.startswith("ordercmd_deliveries_missing")]
-    assert float(line.split()[-1]) in (1.0, 2.0)
