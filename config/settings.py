@@ -103,8 +103,9 @@ class Settings(BaseSettings):
     breaker: BreakerPolicy = Field(default_factory=BreakerPolicy)
     quarantine: QuarantinePolicy = Field(default_factory=QuarantinePolicy)
     # the longest any store or broker call may take before it gives up (a producer's answer,
-    # a health check); at least 3 s so a stream read blocking 1 s fits in one try
-    store_timeout_s: float = Field(default=5.0, ge=3.0, le=60.0)
+    # a health check); at least 4 s: a socket timeout of 0.7 of it outlasts the outcome
+    # stream's 2 s XREAD BLOCK (store.outcomes.BLOCK_STEP_MS)
+    store_timeout_s: float = Field(default=5.0, ge=4.0, le=60.0)
     allow_evicting_redis: bool = False  # True: start on an evicting maxmemory-policy anyway
     require_secure_redis: bool = False  # True: refuse a non-loopback Redis without TLS+password
     web: WebSettings = Field(default_factory=WebSettings)

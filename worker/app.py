@@ -33,9 +33,9 @@ from worker.queues import BULK_QUEUE, LIVE_QUEUE, WEBHOOK_QUEUE, queue_for
 from worker.redis_transport import GuardedTransport
 from worker.runtime import Runtime, account_providers
 from worker.scheduler import Scheduler
+from worker.store_watch import EvictionWatch
 from worker.webhook_pump import WebhookPump
 from worker.webhook_runtime import DELIVER_TASK, start_pump
-from worker.store_watch import EvictionWatch
 
 log = structlog.get_logger("ordercmd.worker")
 
