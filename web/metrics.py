@@ -31,6 +31,7 @@ from web import stats
 from web.auth import Principal
 from web.guards import api_user
 from web.metrics_flow import FlowCollector
+from web.metrics_webhooks import WebhookCollector
 from web.state import AppState, app_state
 
 router = APIRouter(tags=["metrics"])
@@ -171,4 +172,5 @@ def metrics(
     registry = CollectorRegistry(auto_describe=False)
     registry.register(StoreCollector(state.store.client))
     registry.register(FlowCollector(state.store.client, state.settings))
+    registry.register(WebhookCollector(state.store.client, state.settings))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

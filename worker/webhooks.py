@@ -22,7 +22,7 @@ import redis
 from config.webhooks import WebhookPolicy
 from store.clock import redis_now_ms, utcnow
 from store.outcomes import Outcome, Outcomes
-from store.webhooks.deliveries import DeadDelivery, Deliveries, Lease
+from store.webhooks.deliveries import BatchCounts, DeadDelivery, Deliveries, Lease
 from store.webhooks.signing import payload, sign
 from store.webhooks.subscriptions import Subscription
 from worker.backoff import retry_delay_s
@@ -100,6 +100,11 @@ class Progress:
             self.fields |= {"disabled": "1", "disabled_why": f"failing since {since}: {error}"}
         self.stopped = True
 
+    def counts(self) -> BatchCounts:
+        """The batch's deliveries, for the state and ``/metrics``."""
+        failed = 1 if self.stopped else 0  # a batch stops at its first failed call
+        return BatchCounts(self.redelivered, self.delivered, failed, self.dead)
+
     def saved_fields(self) -> dict[str, str]:
         """The state to save."""
         fields = {"cursor": self.cursor, "head_attempts": str(self.head_attempts),
@@ -141,9 +146,7 @@ class Sender:
             progress.fields["may_have_lost_after"] = lease.cursor
         items = [(o, True) for o in replays] + [(o, False) for o in events]
         done = self._send(sub, items, progress)
-        saved = deliveries.save(
-            lease, progress.saved_fields(), redelivered=progress.redelivered, dead=progress.dead
-        )
+        saved = deliveries.save(lease, progress.saved_fields(), progress.counts())
         if not saved:
             return "lost"
         if progress.stopped:

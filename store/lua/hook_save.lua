@@ -3,7 +3,8 @@
 -- KEYS: 1 subscription state, 2 its redeliver list, 3 dead deliveries (zset), 4 their bodies
 -- ARGV: 1 token, 2 state fields as a JSON object of strings ('' deletes the field),
 --       3 redeliveries done (popped from the list's head), 4 dead-letter bound,
---       5.. pairs of dead-letter member and body
+--       5 deliveries made, 6 failed calls (counted for /metrics), 7.. pairs of dead-letter member
+--       and body
 if redis.call('HGET', KEYS[1], 'lease_token') ~= ARGV[1] then return 0 end
 local now = now_ms()
 for field, value in pairs(cjson.decode(ARGV[2])) do
@@ -11,7 +12,9 @@ for field, value in pairs(cjson.decode(ARGV[2])) do
   else redis.call('HSET', KEYS[1], field, value) end
 end
 for _ = 1, tonumber(ARGV[3]) do redis.call('LPOP', KEYS[2]) end
-for i = 5, #ARGV, 2 do
+redis.call('HINCRBY', KEYS[1], 'delivered_total', ARGV[5])
+redis.call('HINCRBY', KEYS[1], 'failed_total', ARGV[6])
+for i = 7, #ARGV, 2 do
   redis.call('ZADD', KEYS[3], now, ARGV[i])
   redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1])
 end

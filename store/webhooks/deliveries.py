@@ -72,6 +72,16 @@ class DeadDelivery:
 
 
 @dataclass(frozen=True)
+class BatchCounts:
+    """What one leased batch did, saved with its state."""
+
+    redelivered: int  # replayed deliveries done (popped from the redeliver list)
+    delivered: int  # calls the endpoint answered 2xx
+    failed: int  # calls that failed (a batch stops at its first)
+    dead: list[DeadDelivery]  # deliveries that ran out of attempts
+
+
+@dataclass(frozen=True)
 class DeadFilter:
     """Which dead deliveries to list or replay; ``None`` means any."""
 
@@ -120,16 +130,15 @@ class Deliveries:
         raw = self.client.lrange(keys.webhook_redeliver(sub_id), 0, REDELIVER_READ - 1)
         return [outcome_of(json.loads(str(item))) for item in raw]
 
-    def save(
-        self, lease: Lease, fields: dict[str, str], *, redelivered: int, dead: list[DeadDelivery]
-    ) -> bool:
+    def save(self, lease: Lease, fields: dict[str, str], batch: BatchCounts) -> bool:
         """End the lease, saving ``fields`` ('' deletes one); False when the lease was lost."""
-        pairs = [x for d in dead for x in (d.member, d.body())]
+        pairs = [x for d in batch.dead for x in (d.member, d.body())]
         return bool(self._save(
             keys=[keys.webhook_state(lease.subscription_id),
                   keys.webhook_redeliver(lease.subscription_id),
                   keys.webhook_dead_letters(), keys.webhook_dead_letter_bodies()],
-            args=[lease.token, json.dumps(fields), redelivered, DEAD_LETTER_MAX, *pairs],
+            args=[lease.token, json.dumps(fields), batch.redelivered, DEAD_LETTER_MAX,
+                  batch.delivered, batch.failed, *pairs],
         ))  # fmt: skip
 
     def state(self, sub_id: str) -> dict[str, str]:

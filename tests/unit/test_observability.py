@@ -23,12 +23,6 @@ SUFFIXES = {
     "counter": ("_total", "_created"),
     "histogram": ("_bucket", "_sum", "_count", "_created"),
 }
-# Named by the rules and the dashboard, served by branches not merged yet. Empty it as they land
-# (the last test fails once one is served, so none stays here by mistake).
-PENDING_METRICS = {
-    # issue 13 (webhook deliveries, outcome="delivered" | "failed")
-    "ordercmd_webhook_deliveries_total",
-}
 
 
 def rules() -> list[dict[str, Any]]:
@@ -62,14 +56,8 @@ def served(store, published) -> set[str]:
 
 
 def test_every_metric_the_rules_and_dashboard_name_is_served(served):
-    missing = named_metrics() - served - PENDING_METRICS
+    missing = named_metrics() - served
     assert not missing, f"named in deploy/ but not served by /metrics: {sorted(missing)}"
-
-
-def test_pending_metrics_are_used_and_not_served_yet(served):
-    assert named_metrics() >= PENDING_METRICS, "a pending metric no rule or panel names"
-    landed = PENDING_METRICS & served
-    assert not landed, f"now served: remove {sorted(landed)} from PENDING_METRICS"
 
 
 def test_the_alerts_cover_what_an_operator_must_hear_about():

@@ -117,6 +117,9 @@ def test_receiver_down_retries_then_dead_letter_then_replay_delivers_once(store,
     assert delivered.headers["webhook-id"] == receiver.refused[0].headers["webhook-id"]
     assert verify(delivered.body, delivered.headers, [secret])["data"]["command_id"] == command_id
     assert Deliveries(store.client).dead() == []
+    # and /metrics' counters saw three failed calls and one delivery
+    state = Deliveries(store.client).state(sub.id)
+    assert (state["failed_total"], state["delivered_total"]) == ("3", "1")
 
 
 def test_a_rotation_signs_with_both_secrets_during_the_overlap(store, receiver, sender):
