@@ -39,6 +39,7 @@ from schemas import (
     RefundOrder,
     Verdict,
 )
+from tests.dialect_cases import SETUP
 
 ACCOUNTS: dict[str, dict[str, Any]] = {
     "backd": {"base_url": "http://sandbox/backd", "public_key": "pk_sandbox"}
@@ -49,21 +50,6 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
 }
 WRONG = {"backd": {"secret_key": "sk_wrong"}, "shoplazza": {"access_token": "x"}}
 WRONG["fastpod"] = {"token": "x"}
-SETUP: dict[tuple[str, str], tuple[str, str, dict[str, Any]]] = {
-    ("backd", "cancel"): ("order_placed", "order_confirmed", {}),
-    ("backd", "update"): (
-        "order_placed",
-        "order_confirmed",
-        {"changes": {"shipping_amount": "60"}},
-    ),
-    ("backd", "refund"): ("order_confirmed", "order_placed", {"amount": "7.50"}),
-    ("shoplazza", "cancel"): ("placed", "finished", {}),
-    ("shoplazza", "update"): ("placed", "cancelled", {"changes": {"note": "gift"}}),
-    ("shoplazza", "refund"): ("placed", "opened", {"amount": "5.00"}),
-    ("fastpod", "cancel"): ("new_order", "shipped", {}),
-    ("fastpod", "update"): ("draft", "in_production", {"changes": {"gift_message": "hi"}}),
-    ("fastpod", "refund"): ("draft", "shipped", {}),
-}
 EXPECTED = {
     "happy": ("sent", 1),
     "refusal": ("rejected", 0),

@@ -14,28 +14,13 @@ from typing import Any
 import pytest
 
 from sandbox import DIALECTS
+from tests.dialect_cases import SETUP
 from tests.integration.harness import ACCOUNT_OF, order_command, roomy, settle_all, unthrottled
 
 pytestmark = pytest.mark.integration
 
 KINDS = ("cancel", "update", "refund")
 PROVIDERS = ("backd", "shoplazza", "fastpod")
-# (provider, kind) -> (a state the command can run in, a state the docs rule it out in, fields)
-SETUP: dict[tuple[str, str], tuple[str, str, dict[str, Any]]] = {
-    ("backd", "cancel"): ("order_placed", "order_confirmed", {}),
-    ("backd", "update"): (
-        "order_placed",
-        "order_confirmed",
-        {"changes": {"shipping_amount": "60"}},
-    ),
-    ("backd", "refund"): ("order_confirmed", "order_placed", {"amount": "7.50"}),
-    ("shoplazza", "cancel"): ("placed", "finished", {}),
-    ("shoplazza", "update"): ("placed", "cancelled", {"changes": {"note": "gift"}}),
-    ("shoplazza", "refund"): ("placed", "opened", {"amount": "5.00"}),
-    ("fastpod", "cancel"): ("new_order", "shipped", {}),
-    ("fastpod", "update"): ("draft", "in_production", {"changes": {"gift_message": "hi"}}),
-    ("fastpod", "refund"): ("draft", "shipped", {}),
-}
 # scenario -> (state, dead reason, provider mutations)
 EXPECTED: dict[str, tuple[str, str | None, int]] = {
     "happy": ("succeeded", None, 1),
