@@ -132,3 +132,26 @@ local function emit_outcome(stream, maxlen, cmd_key, id, event, reason)
     'attempts', redis.call('LLEN', cmd_key .. ':attempts'), 'message', f[3] or '',
     'at_ms', now_ms())
 end
+
+-- Take dead letter `id` out of the dead-letter sets (KEYS[2..4]) and put it at the tail of its
+-- order lane (KEYS[5]): queued with its message due after `guard_ms` in the dispatch set
+-- (KEYS[6]) when it heads the lane, else waiting. Returns the state; replay and edit-and-replay
+-- then write their own fields.
+local function requeue_dead(id, guard_ms, now)
+  for i = 2, 4 do redis.call('ZREM', KEYS[i], id) end
+  redis.call('RPUSH', KEYS[5], id)
+  local state = 'waiting'
+  if redis.call('LINDEX', KEYS[5], 0) == id then
+    state = 'queued'
+    redis.call('ZADD', KEYS[6], now + tonumber(guard_ms), id)
+  end
+  index_state(KEYS[1], id, state)
+  return state
+end
+
+-- A replayed command's record forgets its death: one more replay, no reason, no due time, no TTL.
+local function revive(cmd_key)
+  redis.call('HINCRBY', cmd_key, 'replays', 1)
+  redis.call('HDEL', cmd_key, 'dead_reason', 'next_ms', 'finished_ms')
+  redis.call('PERSIST', cmd_key)
+end

@@ -7,20 +7,11 @@
 local f = redis.call('HMGET', KEYS[1], 'state', 'dead_reason')
 if f[1] ~= 'dead' or f[2] ~= ARGV[3] then return {'not_dead', f[1] or 'missing'} end
 local now = now_ms()
-for i = 2, 4 do redis.call('ZREM', KEYS[i], ARGV[1]) end
-redis.call('RPUSH', KEYS[5], ARGV[1])
-local state = 'waiting'
-if redis.call('LINDEX', KEYS[5], 0) == ARGV[1] then
-  state = 'queued'
-  redis.call('ZADD', KEYS[6], now + tonumber(ARGV[2]), ARGV[1])
-end
-index_state(KEYS[1], ARGV[1], state)
+local state = requeue_dead(ARGV[1], ARGV[2], now)
 redis.call('HSET', KEYS[1], 'state', state, 'attempts_n', 0, 'unprocessable_n', 0,
   'deliveries', 0, 'reconcile', 1, 'updated_ms', now, 'last_message', 'replayed: ' .. ARGV[5],
   'class', ARGV[8])
-redis.call('HINCRBY', KEYS[1], 'replays', 1)
-redis.call('HDEL', KEYS[1], 'dead_reason', 'next_ms', 'finished_ms')
-redis.call('PERSIST', KEYS[1])
+revive(KEYS[1])
 redis.call('XADD', KEYS[7], '*', 'action', 'replay', 'command_id', ARGV[1], 'actor', ARGV[4],
   'why', ARGV[5], 'at_ms', now)
 emit_outcome(KEYS[8], ARGV[7], KEYS[1], ARGV[1], 'replayed', ARGV[3])
