@@ -76,7 +76,7 @@ def execute(command_id: str, runtime: Runtime) -> str:
     # the lease is renewed while the delivery works; each provider request asks it first
     lease_s = runtime.settings.lease_s
     with Heartbeat(runtime.store, claim, lease_s=lease_s) as heartbeat, fenced(heartbeat):
-        decision = decide(claim, runtime, started)
+        decision = decide(claim, runtime)
     attempt = decisions.to_attempt(
         decision,
         number=claim.recorded_attempts + 1,
@@ -152,30 +152,28 @@ def _record(claim: Claim, decision: Decision, attempt: Attempt | None, runtime: 
         send_or_defer(store, runtime.publish, [next_id])
 
 
-def decide(claim: Claim, runtime: Runtime, started: float) -> Decision:
+def decide(claim: Claim, runtime: Runtime) -> Decision:
     """Make the attempt and turn what happened into a decision; never raises."""
     if claim.deliveries > runtime.settings.max_deliveries:
         return decisions.dead(
             DeadReason.POISON,
             f"{claim.deliveries - 1} deliveries died before finishing; not trying again",
         )
-    decision = _decide(claim, runtime, started)
+    decision = _decide(claim, runtime)
     if decision.record_attempt and decision.error not in {"ConfigError", "TransientError"}:
         _report_health(claim, runtime, decision)
     return decision
 
 
-def _decide(claim: Claim, runtime: Runtime, started: float) -> Decision:
+def _decide(claim: Claim, runtime: Runtime) -> Decision:
     reads: list[AttemptRead] = []
-    decision = _classified(claim, runtime, started, reads)
+    decision = _classified(claim, runtime, reads)
     return reads[0].stamp(decision) if reads else decision
 
 
-def _classified(
-    claim: Claim, runtime: Runtime, started: float, reads: list[AttemptRead]
-) -> Decision:
+def _classified(claim: Claim, runtime: Runtime, reads: list[AttemptRead]) -> Decision:
     try:
-        return _attempt(claim, runtime, started, reads)
+        return _attempt(claim, runtime, reads)
     except FenceClosed:  # the lease cannot be kept: give the command back, no attempt spent
         return decisions.lease_too_short(reconcile_first=claim.reconcile_first)
     except RateLimited as exc:
@@ -193,7 +191,7 @@ def _classified(
         return transient(unexpected, claim, runtime)
 
 
-def _attempt(claim: Claim, runtime: Runtime, started: float, reads: list[AttemptRead]) -> Decision:
+def _attempt(claim: Claim, runtime: Runtime, reads: list[AttemptRead]) -> Decision:
     command = claim.envelope.command
     provider = runtime.provider_for(command.account)
     since = from_ms(claim.first_claim_ms)
@@ -204,13 +202,12 @@ def _attempt(claim: Claim, runtime: Runtime, started: float, reads: list[Attempt
         settled = read.settled()
         if settled is not None:
             return settled
-    if claim.reconcile_first or read.fingerprint is not None:
-        # the read may have been slow: the call gets a whole lease of its own, or none at all;
-        # the refund records it saw are stored first, so a death during the call leaves them
-        if not runtime.store.extend_lease(claim, fingerprint=read.fingerprint):
-            return decisions.lease_too_short(reconcile_first=claim.reconcile_first)
-        started = time.monotonic()
-    if not _lease_allows_call(claim, runtime, started):
+    # the read may have been slow: the call gets a whole lease of its own, or none at all; the
+    # refund records it saw are stored first, so a death during the call leaves them
+    stores_evidence = claim.reconcile_first or read.fingerprint is not None
+    if stores_evidence and not runtime.store.extend_lease(claim, fingerprint=read.fingerprint):
+        return decisions.lease_too_short(reconcile_first=claim.reconcile_first)
+    if not _lease_allows_call(claim, runtime):
         return decisions.lease_too_short(reconcile_first=claim.reconcile_first)
     try:
         receipt = _send(provider, command, claim.envelope.idempotency_key, read.order)
@@ -252,7 +249,7 @@ def _send(
             return provider.refund(command, idempotency_key=key, **given)
 
 
-def _lease_allows_call(claim: Claim, runtime: Runtime, started: float) -> bool:
+def _lease_allows_call(claim: Claim, runtime: Runtime) -> bool:
     """Whether the heartbeat's lease outlasts a whole provider call (its total deadline)."""
     account = runtime.settings.account(claim.envelope.command.account)
     return fence_allows(account.timeout_s)
