@@ -194,6 +194,11 @@ def workers_seen() -> str:
     return f"{PREFIX}:workers"
 
 
+def worker_card(name: str) -> str:
+    """Hash with a TTL: a live worker's pool, concurrency, queues, processes (store/workers.py)."""
+    return f"{PREFIX}:worker:{name}"
+
+
 def health_probe() -> str:
     """String: written (with a short TTL) by ``/health`` to prove the store accepts writes."""
     return f"{PREFIX}:health:probe"

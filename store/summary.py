@@ -47,3 +47,18 @@ def workers_seen(client: redis.Redis) -> list[str]:
     """Node names of the workers whose scheduler ticked in the last ``WORKER_SEEN_S``."""
     since_ms = redis_now_ms(client) - WORKER_SEEN_S * 1000
     return sorted(str(name) for name in client.zrangebyscore(keys.workers_seen(), since_ms, "+inf"))
+
+
+# states a command waits in before it ends (the index score is its admission time)
+WAITING_STATES = (CommandState.QUEUED, CommandState.WAITING, CommandState.RETRYING)
+
+
+def oldest_waiting(client: redis.Redis) -> dict[CommandState, int | None]:
+    """Per waiting state, the admission time (ms) of its oldest command (``None``: none)."""
+    pipe = client.pipeline(transaction=False)
+    for state in WAITING_STATES:
+        pipe.zrange(keys.index("state", state), 0, 0, withscores=True)
+    return {
+        state: int(first[0][1]) if first else None
+        for state, first in zip(WAITING_STATES, pipe.execute(), strict=True)
+    }

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from web import (
     audit_page,
     dead_pages,
+    live,
     metrics,
     operator_api,
     overview,
@@ -22,15 +23,17 @@ from web import (
     signin,
     webhook_api,
     webhook_page,
+    workers_page,
 )
 from web.render import HERE, SECURITY_HEADERS
 
 router = APIRouter(tags=["dashboard"])
 for module in (signin, overview, search_pages, dead_pages, run_pages, audit_page, quarantine_page,
-               webhook_page, operator_api, webhook_api, metrics):  # fmt: skip
+               webhook_page, operator_api, webhook_api, metrics, live, workers_page):  # fmt: skip
     router.include_router(module.router)
 
-STATIC = {"app.css": "text/css", "app.js": "text/javascript", "docs.js": "text/javascript"}
+STATIC = {"app.css": "text/css", "app.js": "text/javascript", "docs.js": "text/javascript",
+          "live.js": "text/javascript"}  # fmt: skip
 
 
 @router.get("/static/{name}", include_in_schema=False)

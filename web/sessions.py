@@ -1,7 +1,9 @@
 """Server-side dashboard sessions in Redis: the cookie holds only a random id (OWASP sessions).
 
 A session ends at logout (its key is deleted, so a copied cookie is refused), after
-``idle_s`` without a request and ``absolute_s`` after sign-in, whichever comes first. Ids come
+``idle_s`` without a request and ``absolute_s`` after sign-in, whichever comes first (a live
+page's own polls, sent with ``X-Live: 1``, are served but are not requests of the operator's:
+they neither save nor slide the session). Ids come
 only from the server (an unknown id is never adopted) and a new one is issued at sign-in.
 Redis holds each session under the SHA-256 of its id, with a TTL as a second bound.
 
@@ -22,7 +24,7 @@ from typing import Any
 
 import redis
 from anyio import to_thread
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,6 +33,7 @@ from store import keys
 
 COOKIE = "ordercmd_session"
 STATE = "ordercmd.session"  # the scope key of a request's SessionState
+PASSIVE_HEADER = "x-live"  # sent by live pages' polls (web.live)
 Clock = Callable[[], datetime]
 
 
@@ -42,6 +45,7 @@ class SessionState:
     created_ms: int
     address: str  # the client's, for the limit on new signed-out sessions
     renew: bool = False  # a new id at the next save; the old one is deleted
+    passive: bool = False  # a live page's poll (``X-Live: 1``): read, never saved or slid
 
 
 class SessionStore:
@@ -144,6 +148,7 @@ class SessionMiddleware:
         scope["session"] = dict(loaded[0]) if loaded else {}
         address = scope["client"][0] if scope.get("client") else "unknown"
         state = SessionState(cookie if loaded else None, loaded[1] if loaded else 0, address)
+        state.passive = Headers(scope=scope).get(PASSIVE_HEADER) == "1"
         scope[STATE] = state
 
         async def send_with_cookie(message: Message) -> None:
@@ -158,6 +163,8 @@ class SessionMiddleware:
     def _persist(self, data: dict[str, Any], state: SessionState) -> str | None:
         """Save the session; the cookie value to send ("" clears it, None sends none)."""
         old_id = state.session_id
+        if state.passive and not state.renew:
+            return None  # automatic requests are not activity: the idle timeout runs on
         if old_id is not None and state.renew:
             self.store.delete(old_id)
         if not data:

@@ -28,6 +28,7 @@ from store.dispatching import Publish
 from store.flow import FlowControl
 from worker.broker_consumer import GuardedConsumer
 from worker.logs import configure_logging
+from worker.presence import Presence
 from worker.quarantining import message_screen
 from worker.queues import BULK_QUEUE, LIVE_QUEUE, WEBHOOK_QUEUE, queue_for
 from worker.redis_transport import GuardedTransport
@@ -186,6 +187,12 @@ class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
         for warning in check_store(settings, store.client, store_url(settings)):
             log.warning("redis configuration", warning=warning)
         dead_letters = DeadLetters(store)
+        eviction, presence = EvictionWatch(store.client), Presence(store.client, parent)
+
+        def watch() -> None:
+            eviction()
+            presence.beat()
+
         self.scheduler = Scheduler(
             store,
             publish,
@@ -201,7 +208,7 @@ class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
                 tick_s=settings.scheduler_tick_s,
                 share_pct=settings.bulk_share_pct,
             ),
-            watch=EvictionWatch(store.client),
+            watch=watch,
         )
         self.scheduler.start()
         self.runs = run_driver(settings, store, publish)
