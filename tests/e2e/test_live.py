@@ -109,4 +109,14 @@ def test_the_workers_page_lists_a_running_worker_and_the_queues(
         )
     expect(page.locator("#store-queues")).to_contain_text("Oldest queued command")
     expect(page.locator(INDICATOR)).to_have_text("Live")
+
+    # every call hangs to the account's 1.5 s deadline: the command runs most of the time
+    sandbox.admin.set_faults("shoplazza", timeout_rate=1.0, timeout_hold_s=5)
+    sandbox.admin.create_order("shoplazza", "placed", order_id="2003-00000001")
+    command_id = producer.submit(cancel("2003-00000001")).command_id
+    running = row.locator(f"a[href='/commands/{command_id}']")
+    expect(running).to_be_visible(timeout=15_000)  # shown by a live update, while it runs
+    expect(row).to_contain_text("shoplazza:store:2003-00000001")
     shot(page, "workers")
+    sandbox.admin.clear_faults()
+    expect(row).to_contain_text("idle", timeout=30_000)  # and gone when it ends
