@@ -15,16 +15,18 @@ from cli.output import (
 )
 from cli.providers_status import providers_table, read_provider_status
 from cli.quarantine import entries_table, read_quarantine, summary_line
+from cli.workers_status import queues_table, workers_table
 from providers.errors import OrderCmdError
 from store.flow import FlowControl
 from store.quarantine import Quarantine
 from store.records import read_record, read_records
 from store.summary import read_summary
+from worker.fleet import read_overview
 
 QUARANTINE_LATEST = 10
 USAGE = (
     "give at most one of COMMAND_ID, --order PROVIDER:ACCOUNT:ORDER_ID, --providers, "
-    "--quarantine (none: a summary)"
+    "--quarantine, --workers (none: a summary)"
 )
 
 
@@ -46,16 +48,27 @@ USAGE = (
     is_flag=True,
     help="Show how many broker messages the workers refused, and the latest ones.",
 )
+@click.option(
+    "--workers",
+    is_flag=True,
+    help="Show the workers (pool, concurrency, what each runs) and the queues' depths.",
+)
 @json_option
 @readable_errors
 def status(
-    command_id: str | None, order: str | None, providers: bool, quarantine: bool, as_json: bool
+    command_id: str | None,
+    order: str | None,
+    providers: bool,
+    quarantine: bool,
+    workers: bool,
+    as_json: bool,
 ) -> None:
-    """Show the system at a glance; or a command, an order's commands, accounts, or quarantine."""
-    if sum(map(bool, (command_id, order, providers, quarantine))) > 1:
+    """Show the system at a glance; or a command, an order, accounts, quarantine, or workers."""
+    if sum(map(bool, (command_id, order, providers, quarantine, workers))) > 1:
         raise click.UsageError(USAGE)
-    if providers or quarantine:
-        (show_providers if providers else show_quarantine)(as_json)
+    if providers or quarantine or workers:
+        view = show_providers if providers else show_quarantine if quarantine else show_workers
+        view(as_json)
         return
     if not (command_id or order):
         show_summary(as_json)
@@ -107,6 +120,17 @@ def show_summary(as_json: bool) -> None:
     console.print(
         summary_line(refused) + (" (ordercmd quarantine list)" if refused["kept"] else "")
     )
+
+
+def show_workers(as_json: bool) -> None:
+    """Print the workers and the queues (``/workers`` on the dashboard)."""
+    with opened_store() as (settings, store):
+        overview = read_overview(store.client, settings)
+    if as_json:
+        print_json(overview.to_json())
+        return
+    console.print(workers_table(overview))
+    console.print(queues_table(overview))
 
 
 def show_quarantine(as_json: bool) -> None:

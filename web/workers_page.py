@@ -12,7 +12,7 @@ from web.auth import Principal
 from web.guards import api_user, page_user
 from web.render import render
 from web.state import AppState, app_state
-from web.workers_view import read_overview
+from worker.fleet import read_overview
 
 router = APIRouter()
 

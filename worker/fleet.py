@@ -1,4 +1,4 @@
-"""What the workers page and ``/api/workers`` show: workers, what each runs, queue depths."""
+"""The fleet at a glance: workers, what each runs, the broker's and the store's queue depths."""
 
 from __future__ import annotations
 
