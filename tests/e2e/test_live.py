@@ -120,3 +120,5 @@ def test_the_workers_page_lists_a_running_worker_and_the_queues(
     shot(page, "workers")
     sandbox.admin.clear_faults()
     expect(row).to_contain_text("idle", timeout=30_000)  # and gone when it ends
+    page.set_viewport_size({"width": 375, "height": 800})
+    shot(page, "workers-375")
