@@ -91,6 +91,32 @@ def test_the_overview_counts_update_and_pause_while_the_tab_is_hidden(
     assert page.evaluate("window.__not_reloaded") is True
 
 
+def test_a_list_being_edited_is_held_until_the_operator_is_done(
+    page, web_url, sandbox, producer, start_worker, settled
+):
+    page.clock.install()
+    sandbox.admin.create_order("shoplazza", "placed", order_id="2004-00000001")
+    command_id = producer.submit(cancel("2004-00000001")).command_id  # queued: no worker yet
+    sign_in(page, web_url)
+    page.goto(f"{web_url}/search?order_id=2004-00000001")
+    state = page.locator(f"tr[data-command-id='{command_id}'] td[class^=state-]")
+    expect(state).to_have_text("queued")
+    account = page.locator("input[name=account]")
+    account.fill("sto")  # the operator starts another search, then looks elsewhere
+    account.blur()
+    start_worker(pool="threads")
+    assert settled(command_id).state is CommandState.SUCCEEDED
+    page.clock.run_for(2_500)
+    expect(page.locator(INDICATOR)).to_have_text("Live (held while you edit)")
+    expect(state).to_have_text("queued")
+    expect(account).to_have_value("sto")  # their text is kept
+    account.fill("")  # done: back as it was rendered
+    account.blur()
+    page.clock.run_for(2_500)
+    expect(state).to_have_text("succeeded")
+    expect(page.locator(INDICATOR)).to_have_text("Live")
+
+
 def test_the_workers_page_lists_a_running_worker_and_the_queues(
     page, web_url, sandbox, producer, start_worker
 ):

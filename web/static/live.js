@@ -1,7 +1,8 @@
 // Live pages (web/live.py): while the tab is visible, ask /live/version every few seconds; when
 // the page's version moved, fetch the page again and swap its [data-live] regions. A region the
-// operator is using (a focused field, a ticked box) is left alone until they are done. After a
-// swap, "live:updated" is dispatched on document for scripts that draw into the page.
+// operator is using (a focused field, a changed field, a ticked box) is left alone until they
+// are done. After a swap, "live:updated" is dispatched on document for scripts that draw into
+// the page.
 // The indicator says: live, paused (tab hidden), reconnecting, or stale (updates failed).
 (function () {
   const box = document.querySelector("[data-live-scope]");
@@ -17,8 +18,9 @@
   const headers = { "X-Live": "1" };
 
   function show(state, text) {
+    if (box.getAttribute("data-live-state") === state && box.textContent === text) return;
     box.setAttribute("data-live-state", state);
-    box.textContent = text;
+    box.textContent = text; // role=status: announced only when it changes
   }
 
   function clock() {
@@ -27,9 +29,24 @@
 
   function held(region) {
     const active = document.activeElement;
-    const typing = active && active !== document.body && region.contains(active) &&
-      /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName);
-    return typing || region.querySelector("input[type=checkbox]:checked") !== null;
+    if (active && active !== document.body && region.contains(active) &&
+        /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) return true;
+    for (const field of region.querySelectorAll("input, textarea, select")) {
+      if (field.type === "hidden") continue;
+      if (field.type === "checkbox" || field.type === "radio") {
+        if (field.checked !== field.defaultChecked) return true;
+      } else if (field.tagName === "SELECT") {
+        if (selectChanged(field)) return true;
+      } else if (field.value !== field.defaultValue) return true;
+    }
+    return false;
+  }
+
+  function selectChanged(select) {
+    const options = Array.from(select.options);
+    const defaults = options.map((option) => option.defaultSelected);
+    if (!select.multiple && !defaults.includes(true) && options.length) defaults[0] = true;
+    return options.some((option, i) => option.selected !== defaults[i]);
   }
 
   async function refresh() {
