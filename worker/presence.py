@@ -30,8 +30,10 @@ class Presence:
         """Rewrite the card when it is due (the pool's processes may have changed)."""
         if time.monotonic() - self._written_at < self.every_s:
             return
-        write_card(self.client, self.card())
-        self._written_at = time.monotonic()
+        card = self.card()
+        write_card(self.client, card)
+        if card.pids or card.pool != "prefork":  # a prefork pool not up yet: again next tick
+            self._written_at = time.monotonic()
 
     def card(self) -> WorkerCard:
         """The card as the worker is now."""

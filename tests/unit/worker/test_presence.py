@@ -49,3 +49,13 @@ def test_the_card_is_written_at_most_every_interval(store):
     assert not store.client.exists(keys.worker_card("ordercmd@box"))
     Presence(store.client, controller(pool=Pool([1])), every_s=0).beat()
     assert store.client.exists(keys.worker_card("ordercmd@box"))
+
+
+def test_a_prefork_card_without_processes_is_written_again_at_the_next_tick(store):
+    worker = controller(pool=None)  # the pool is not up yet
+    presence = Presence(store.client, worker, every_s=3600)
+    presence.beat()
+    assert store.client.hget(keys.worker_card("ordercmd@box"), "pids") == ""
+    worker.pool = Pool([21, 22])
+    presence.beat()
+    assert store.client.hget(keys.worker_card("ordercmd@box"), "pids") == "21 22"
