@@ -91,6 +91,32 @@ def test_the_overview_counts_update_and_pause_while_the_tab_is_hidden(
     assert page.evaluate("window.__not_reloaded") is True
 
 
+def test_the_indicator_says_reconnecting_stale_and_signed_out(page, web_url):
+    page.clock.install()
+    sign_in(page, web_url)
+    page.goto(f"{web_url}/dead-letters")
+    indicator = page.locator(INDICATOR)
+    expect(indicator).to_have_text("Live")
+    page.route("**/live/version*", lambda route: route.abort())  # the server is unreachable
+    page.clock.run_for(2_500)
+    expect(indicator).to_have_text("Reconnecting…")
+    page.clock.run_for(2_500)  # retried after 2 s, then 4 s
+    expect(indicator).to_have_attribute("data-live-state", "reconnecting")
+    page.clock.run_for(4_500)
+    expect(indicator).to_have_text(re.compile(r"^Stale since .*: updates failing, retrying$"))
+    expect(indicator).to_have_attribute("data-live-state", "stale")
+    shot(page, "live-stale")
+    page.unroute("**/live/version*")
+    page.clock.run_for(8_500)
+    expect(indicator).to_have_text("Live")
+    other = page.context.new_page()  # the operator signs out in another tab
+    other.goto(f"{web_url}/")
+    other.click("header button:has-text('Sign out')")
+    expect(other).to_have_url(re.compile(r"/login"))
+    page.clock.run_for(2_500)
+    expect(indicator).to_have_text("Stale: signed out — reload to sign in")
+
+
 def test_a_list_being_edited_is_held_until_the_operator_is_done(
     page, web_url, sandbox, producer, start_worker, settled
 ):
