@@ -112,17 +112,17 @@ class LiveVersions:
         return value
 
 
+_made_lock = threading.Lock()
+
+
 def live_versions(request: Request) -> LiveVersions:
     """The app's reader, made on first use."""
-    app_state_: Any = request.app.state
+    shared: Any = request.app.state
     with _made_lock:
-        if not hasattr(app_state_, "live_versions"):
-            app_state_.live_versions = LiveVersions(app_state_.ordercmd.store.client)
-    reader: LiveVersions = app_state_.live_versions
+        if not hasattr(shared, "live_versions"):
+            shared.live_versions = LiveVersions(shared.ordercmd.store.client)
+    reader: LiveVersions = shared.live_versions
     return reader
-
-
-_made_lock = threading.Lock()
 
 
 def live_version(request: Request, scope: str) -> str:
