@@ -104,8 +104,13 @@ def stats() -> str:
 
 
 def stats_hour(epoch_hour: int | str) -> str:
-    """Hash: outcome counters of one hour (hours since the epoch); expires after 26 hours."""
+    """Hash: outcome counters of one hour (hours since the epoch); kept ``store.series`` long."""
     return f"{PREFIX}:stats:h:{epoch_hour}"
+
+
+def stats_minute(epoch_minute: int | str) -> str:
+    """Hash: chart counters of one minute (minutes since the epoch); kept ``store.series`` long."""
+    return f"{PREFIX}:stats:m:{epoch_minute}"
 
 
 def quarantine() -> str:

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse
 
 from web import (
     audit_page,
+    charts,
     dead_pages,
     live,
     metrics,
@@ -29,11 +30,12 @@ from web.render import HERE, SECURITY_HEADERS
 
 router = APIRouter(tags=["dashboard"])
 for module in (signin, overview, search_pages, dead_pages, run_pages, audit_page, quarantine_page,
-               webhook_page, operator_api, webhook_api, metrics, live, workers_page):  # fmt: skip
+               webhook_page, operator_api, webhook_api, metrics, live, workers_page,
+               charts):  # fmt: skip
     router.include_router(module.router)
 
 STATIC = {"app.css": "text/css", "app.js": "text/javascript", "docs.js": "text/javascript",
-          "live.js": "text/javascript"}  # fmt: skip
+          "live.js": "text/javascript", "charts.js": "text/javascript"}  # fmt: skip
 
 
 @router.get("/static/{name}", include_in_schema=False)

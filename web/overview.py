@@ -1,4 +1,7 @@
-"""The overview page: outcomes by provider, kind and state, retries, dead letters, charts."""
+"""The overview page: outcomes by provider, kind and state, retries, dead letters, the charts.
+
+The charts' data comes from ``web/charts.py``, fetched by the page.
+"""
 
 from __future__ import annotations
 
@@ -45,9 +48,6 @@ def overview(
         retrying=[r for r in read_records(client, retrying) if r],
         health=provider_health(hours[-1][1], families),
         flow={p.value: flow_summary(client, state.settings, p) for p in Provider},
-        throughput=bars([sum(h["done"].values()) if "done" in h else 0 for _, h in hours],
-                        [ms for ms, _ in hours]),
-        latency=bars(_latency_counts(families), list(stats.BUCKETS_MS)),
     )  # fmt: skip
 
 
@@ -79,24 +79,3 @@ def provider_health(last_hour: stats.Families, families: stats.Families) -> list
             "p50": stats.quantile(cumulative, 0.5), "p95": stats.quantile(cumulative, 0.95),
         })  # fmt: skip
     return rows
-
-
-def _latency_counts(families: stats.Families) -> list[float]:
-    buckets = families.get("latency_ms", {})
-    return [sum(v for k, v in buckets.items() if k[1] == le) for le in stats.BUCKETS_MS]
-
-
-def bars(values: list[float], labels: list[Any], height: int = 80) -> dict[str, Any]:
-    """Geometry of a small SVG bar chart: one bar per value, scaled to the largest."""
-    top = max(values, default=0) or 1
-    width = 12
-    return {
-        "width": len(values) * (width + 2),
-        "height": height,
-        "bars": [
-            {"x": i * (width + 2), "w": width, "h": round(v / top * (height - 2)),
-             "y": height - round(v / top * (height - 2)), "value": int(v), "label": label}
-            for i, (v, label) in enumerate(zip(values, labels, strict=True))
-        ],
-        "max": int(top),
-    }  # fmt: skip

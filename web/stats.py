@@ -35,15 +35,28 @@ def all_time(client: redis.Redis) -> Families:
 
 
 def hourly(client: redis.Redis, now_ms: int, hours: int = 24) -> list[tuple[int, Families]]:
-    """``(hour start ms, counters)`` of the last ``hours`` hours, oldest first."""
+    """``(hour start ms, counters)`` of the last ``hours`` hours, oldest first.
+
+    Outcomes come as ``done`` by (provider, kind, state): the hour's hash also labels each with
+    its latency bucket and dead reason, for the charts (``web/series.py``), summed out here.
+    """
     current = now_ms // HOUR_MS
     pipe = client.pipeline(transaction=False)
     wanted = list(range(current - hours + 1, current + 1))
     for hour in wanted:
         pipe.hgetall(keys.stats_hour(hour))
     return [
-        (hour * HOUR_MS, parse(fields)) for hour, fields in zip(wanted, pipe.execute(), strict=True)
+        (hour * HOUR_MS, _by_kind(parse(fields)))
+        for hour, fields in zip(wanted, pipe.execute(), strict=True)
     ]
+
+
+def _by_kind(families: Families) -> Families:
+    done: dict[tuple[str, ...], float] = defaultdict(float)
+    for labels, count in families.get("done", {}).items():
+        done[labels[:3]] += count
+    families["done"] = dict(done)
+    return families
 
 
 def histogram(buckets: dict[tuple[str, ...], float], provider: str) -> list[tuple[str, float]]:

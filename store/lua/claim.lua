@@ -67,7 +67,14 @@ local function gate(now, reserved)
   return 0, '', clean
 end
 
+-- 'provider|account' of the gated account, for the chart counters: from its rate key (KEYS[7],
+-- '...:rate:<provider>:<account>'), so the claim needs no more arguments.
+local function gated_labels()
+  return (string.gsub(string.match(KEYS[7], ':rate:(.*)$'), ':', '|', 1))
+end
+
 local function park(now, wait, why, reconcile)
+  count_minute('wait|' .. gated_labels() .. '|' .. why)
   local due = now + wait
   local message = string.format('waiting %.2f s: ' .. WAIT_REASONS[why], wait / 1000, ARGV[5])
   index_state(KEYS[1], ARGV[1], 'retrying')
@@ -84,6 +91,7 @@ end
 -- A bulk command that would wait past one slot waits in its account's backlog instead: no slot,
 -- no message, no worker. A dead delivery's re-send keeps the read-before-send it needs.
 local function backlog(now, state, reconcile)
+  count_minute('wait|' .. gated_labels() .. '|backlog')
   if state == 'running' then state = 'retrying' end
   if redis.call('HGET', KEYS[1], 'state') ~= state then index_state(KEYS[1], ARGV[1], state) end
   redis.call('HSET', KEYS[1], 'state', state, 'next_ms', now, 'deliveries', 0,
@@ -126,6 +134,7 @@ if #KEYS == 8 and (ARGV[10] == '' or deliveries <= tonumber(ARGV[10])) then
   local wait, why, clean = gate(now, tonumber(f[10] or ''))
   if why == 'backlog' then return backlog(now, state, reconcile) end
   if wait > 0 then return park(now, wait, why, reconcile) end
+  count_minute('call|' .. gated_labels() .. '|' .. ARGV[6])  -- a slot used, against the limit
   if clean then breaker_clean = 1 end
 end
 local lease_until = now + tonumber(ARGV[3])

@@ -15,4 +15,5 @@ redis.call('EXPIRE', KEYS[6], ARGV[5])
 redis.call('XADD', KEYS[5], '*', 'action', 'discard', 'command_id', ARGV[1], 'actor', ARGV[3],
   'why', ARGV[4], 'at_ms', now)
 emit_outcome(KEYS[7], ARGV[6], KEYS[1], ARGV[1], 'discarded', ARGV[2])
+count_minute('discarded|' .. ARGV[2])
 return {'ok', 'discarded'}

@@ -20,4 +20,5 @@ local nxt = release_lane(KEYS[2], ARGV[1], ARGV[5], KEYS[3], now, 0)
 redis.call('XADD', KEYS[4], '*', 'action', 'discard_pending', 'command_id', ARGV[1],
   'actor', ARGV[2], 'why', ARGV[3], 'at_ms', now)
 emit_outcome(KEYS[6], ARGV[6], KEYS[1], ARGV[1], 'discarded')
+count_minute('discarded|not_started')
 return {'ok', nxt}

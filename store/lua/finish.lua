@@ -27,10 +27,12 @@ else
 end
 local provider, latency = ARGV[10], now - created
 local attempts = math.min(recorded or redis.call('LLEN', KEYS[2]), 10)
+local le = bucket(latency)
 local fields = {'done|' .. provider .. '|' .. ARGV[11] .. '|' .. ARGV[3],
-  'attempts|' .. provider .. '|' .. attempts, 'latency_ms|' .. provider .. '|' .. bucket(latency)}
+  'attempts|' .. provider .. '|' .. attempts, 'latency_ms|' .. provider .. '|' .. le}
 if ARGV[3] == 'dead' then table.insert(fields, 'dead|' .. provider .. '|' .. ARGV[5]) end
-count_outcome(KEYS[9], ARGV[12], now, fields)
+count_outcome(KEYS[9], ARGV[12], now, fields,
+  table.concat({'done', provider, ARGV[11], ARGV[3], le, ARGV[5]}, '|'))
 redis.call('HINCRBY', KEYS[9], 'latency_ms_sum|' .. provider, latency)
 emit_outcome(KEYS[10], ARGV[14], KEYS[1], ARGV[1], ARGV[3], ARGV[5])
 local nxt = release_lane(KEYS[4], ARGV[1], ARGV[9], KEYS[5], now, tonumber(ARGV[8]),

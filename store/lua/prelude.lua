@@ -108,14 +108,24 @@ local function bucket(ms)
   return '+Inf'
 end
 
--- Count an outcome in the all-time stats hash and in the hash of the current hour. The hour's
--- hash gets its TTL when a count there starts (a new hash starts with one): not on every count.
-local function count_outcome(stats_key, hour_prefix, now, fields)
-  local hour_key = hour_prefix .. math.floor(now / 3600000)
+-- Count `field` in the time-bucket hash `key`. The hash gets its TTL when a count there starts
+-- (a new hash starts with one): not on every count.
+local function count_in(key, field, ttl_s)
+  if redis.call('HINCRBY', key, field, 1) == 1 then redis.call('EXPIRE', key, ttl_s) end
+end
+
+-- Count one event in the current minute's chart counters (store/series.py, web/series.py):
+-- the one command a state change spends on the charts. `field` is 'family|label|...'.
+local function count_minute(field)
+  count_in(MINUTE_PREFIX .. math.floor(now_ms() / 60000), field, MINUTE_TTL_S)
+end
+
+-- Count an outcome: `fields` in the all-time stats hash, `series` ('done|provider|kind|state|
+-- latency bucket|dead reason') in the hashes of the current hour and minute.
+local function count_outcome(stats_key, hour_prefix, now, fields, series)
   for _, field in ipairs(fields) do redis.call('HINCRBY', stats_key, field, 1) end
-  if redis.call('HINCRBY', hour_key, fields[1], 1) == 1 then
-    redis.call('EXPIRE', hour_key, 93600)
-  end
+  count_in(hour_prefix .. math.floor(now / 3600000), series, HOUR_TTL_S)
+  count_minute(series)
 end
 
 -- Append one event to the outcome stream for the command in `cmd_key`, after its record changed

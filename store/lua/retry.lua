@@ -24,6 +24,7 @@ if ARGV[3] ~= '' then
   redis.call('HINCRBY', KEYS[5], 'retry|' .. ARGV[8] .. '|' .. ARGV[9], 1)
   redis.call('HINCRBY', KEYS[5], 'retry_delay_ms|' .. ARGV[8] .. '|' .. bucket(delay), 1)
   redis.call('HINCRBY', KEYS[5], 'retry_delay_ms_sum|' .. ARGV[8], delay)
+  count_minute('retry|' .. ARGV[8] .. '|' .. ARGV[9])
   emit_outcome(KEYS[6], ARGV[11], KEYS[1], ARGV[1], 'retry_scheduled')
 end
 return {'ok', tostring(due)}

@@ -1,0 +1,83 @@
+"""The overview's charts: their series as JSON (for the page and the operator API) and uPlot.
+
+The page fetches ``/charts.json`` with its session; ``/api/charts`` serves the same by bearer
+token. uPlot (MIT, ``web/static/uplot/VENDORED.md``) is served from the app, never a CDN.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import redis
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import FileResponse, JSONResponse
+
+from store.clock import redis_now_ms
+from web import chart_data, series
+from web.auth import Principal
+from web.guards import api_user, page_user
+from web.render import HERE, SECURITY_HEADERS
+from web.state import AppState, app_state
+
+router = APIRouter()
+State = Annotated[AppState, Depends(app_state)]
+Span = Annotated[
+    Literal["3h", "7d"],
+    Query(alias="range", description="3h: per minute, last 3 hours; 7d: per hour, last 7 days"),
+]
+VENDORED = {"uPlot.iife.min.js": "text/javascript", "uPlot.min.css": "text/css"}
+
+
+def payload(client: redis.Redis, span: str) -> dict[str, Any]:
+    """Every chart's series over ``span``, with the buckets' start times (s since the epoch)."""
+    now_ms = redis_now_ms(client)
+    if span == "7d":
+        buckets, window, per = series.hours(client, now_ms), series.HOURS, "hour"
+    else:
+        buckets, window, per = series.minutes(client, now_ms), series.MINUTES, "minute"
+    return {
+        "range": span,
+        "step_s": window.step_ms // 1000,
+        "now_ms": now_ms,
+        "minutes_kept_from_ms": series.MINUTES.starts(now_ms)[0],
+        "t": [b.start_ms // 1000 for b in buckets],
+        "charts": chart_data.charts(buckets, window.step_ms, per),
+    }
+
+
+@router.get("/charts.json", include_in_schema=False)
+def charts_for_page(
+    state: State, _: Annotated[Principal, Depends(page_user)], span: Span = "3h"
+) -> JSONResponse:
+    """The overview's charts, fetched by the page (``web/static/charts.js``) with its session."""
+    return JSONResponse(payload(state.store.client, span), headers={"Cache-Control": "no-store"})
+
+
+@router.get("/api/charts", tags=["operator"])
+def charts_api(
+    state: State, _: Annotated[Principal, Depends(api_user)], span: Span = "3h"
+) -> dict[str, Any]:
+    """The overview's charts: per minute (``3h``) or per hour (``7d``).
+
+    Outcomes by state, retries and waits, dead letters by reason, latency p50/p95/p99 per
+    provider and rate-limit use per account.
+
+    Each chart has ``series`` of ``label``, ``values`` (one per time in ``t``, null: not
+    kept) and ``total``. Retries, waits, discards and rate-limit use are kept per minute
+    only, so per hour they cover the hours since ``minutes_kept_from_ms``.
+    """
+    return payload(state.store.client, span)
+
+
+@router.get("/static/uplot/{name}", include_in_schema=False)
+def uplot_file(name: str) -> FileResponse:
+    """The vendored uPlot script and stylesheet.
+
+    Raises:
+        HTTPException: 404 for any other name.
+    """
+    if name not in VENDORED:
+        raise HTTPException(404)
+    path = HERE / "static" / "uplot" / name
+    cached = SECURITY_HEADERS | {"Cache-Control": "public, max-age=86400"}  # versioned file
+    return FileResponse(path, media_type=VENDORED[name], headers=cached)

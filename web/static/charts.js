@@ -1,0 +1,167 @@
+// The overview's charts, drawn with uPlot (vendored in /static/uplot) from /charts.json: per
+// minute over 3 hours or per hour over 7 days. They refresh every 15 s while the tab is visible;
+// window.ordercmdCharts.refresh() redraws them at once (the live overview may call it).
+(function () {
+  const root = document.getElementById("charts");
+  if (!root || !window.uPlot) return;
+  const url = root.getAttribute("data-charts-url");
+  const board = root.querySelector("[data-charts]");
+  const REFRESH_MS = 15000;
+  const HEIGHT = 200;
+  const COLORS = { succeeded: "#067647", already_done: "#0e9384", dead: "#b42318",
+    discarded: "#667085", retries: "#b54708", p50: "#1f5fbf", p95: "#b54708", p99: "#b42318" };
+  const PALETTE = ["#1f5fbf", "#6941c6", "#c11574", "#0e9384", "#b54708", "#475467", "#b42318"];
+  const plots = new Map(); // chart id -> { plot, shape, figure }
+  let span = "3h";
+  let busy = false;
+
+  const two = (n) => String(n).padStart(2, "0");
+  function localTime(sec) {
+    const d = new Date(sec * 1000);
+    return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " +
+      two(d.getHours()) + ":" + two(d.getMinutes());
+  }
+  function utcTime(sec) {
+    const d = new Date(sec * 1000);
+    return two(d.getUTCHours()) + ":" + two(d.getUTCMinutes()) + " UTC";
+  }
+  function zoneNote() {
+    const minutes = -new Date().getTimezoneOffset();
+    const sign = minutes < 0 ? "−" : "+";
+    const offset = "UTC" + sign + two(Math.floor(Math.abs(minutes) / 60)) + ":" + two(Math.abs(minutes) % 60);
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "local";
+    return "Times are your local time (" + zone + ", " + offset + "); hover shows UTC too.";
+  }
+  function number(v, unit) {
+    if (v == null) return "—";
+    if (unit === "seconds") return (v < 10 ? v.toPrecision(3).replace(/\.?0+$/, "") : Math.round(v)) + " s";
+    if (unit.startsWith("%")) return v.toFixed(1) + " %";
+    return String(Math.round(v * 1000) / 1000);
+  }
+  function colour(label, i) {
+    return COLORS[label] || PALETTE[i % PALETTE.length];
+  }
+
+  function options(chart, width) {
+    const series = [{ label: "time", value: (u, v) => (v == null ? "—" : localTime(v) + " (" + utcTime(v) + ")") }];
+    chart.series.forEach((s, i) => series.push({
+      label: s.label, stroke: colour(s.label, i), width: 1.5,
+      value: (u, v) => number(v, chart.unit),
+    }));
+    const log = chart.unit === "seconds";
+    return {
+      width: width, height: HEIGHT, series: series,
+      scales: { x: { time: true }, y: log ? { distr: 3 } : { range: (u, min, max) => [0, Math.max(max, 1)] } },
+      axes: [
+        { stroke: "#475467", grid: { stroke: "#eaecf0" } },
+        { stroke: "#475467", grid: { stroke: "#eaecf0" }, label: chart.unit, size: 56,
+          values: (u, ticks) => ticks.map((v) => number(v, chart.unit)) },
+      ],
+      legend: { live: true },
+    };
+  }
+
+  function summary(chart) {
+    const p = document.createElement("p");
+    p.className = "chart-totals muted";
+    if (chart.unit === "seconds") {
+      p.textContent = "Finished in range: " + chart.observations;
+      p.setAttribute("data-observations", chart.observations);
+      return p;
+    }
+    p.append("In range: ");
+    chart.series.forEach((s, i) => {
+      const item = document.createElement("span");
+      item.setAttribute("data-series", s.label);
+      const total = s.calls_total != null ? s.calls_total : s.total;
+      item.setAttribute("data-total", total);
+      item.textContent = (i ? " · " : "") + s.label + " " + total + (s.calls_total != null ? " calls" : "");
+      p.append(item);
+    });
+    return p;
+  }
+
+  function figure(chart) {
+    const fig = document.createElement("figure");
+    fig.className = "chart";
+    fig.setAttribute("data-chart-id", chart.id);
+    const caption = document.createElement("figcaption");
+    caption.textContent = chart.title + " (" + chart.unit + ")";
+    fig.append(caption);
+    return fig;
+  }
+
+  function draw(chart, data) {
+    const shape = chart.series.map((s) => s.label).join("\n");
+    let entry = plots.get(chart.id);
+    if (entry && entry.shape === shape) {
+      entry.plot.setData(data);
+      entry.figure.querySelector(".chart-totals").replaceWith(summary(chart));
+      return entry.figure;
+    }
+    if (entry) entry.plot.destroy();
+    const fig = entry ? entry.figure : figure(chart);
+    fig.querySelectorAll(".uplot, .chart-totals, .chart-empty").forEach((el) => el.remove());
+    board.append(fig);
+    if (!chart.series.length) {
+      const empty = document.createElement("p");
+      empty.className = "chart-empty muted";
+      empty.textContent = "Nothing in this range.";
+      fig.append(empty, summary(chart));
+      plots.set(chart.id, { plot: { setData() {}, setSize() {}, destroy() {} }, shape: shape, figure: fig });
+      return fig;
+    }
+    const plot = new uPlot(options(chart, Math.max(fig.clientWidth, 240)), data, fig);
+    fig.append(summary(chart));
+    plots.set(chart.id, { plot: plot, shape: shape, figure: fig });
+    return fig;
+  }
+
+  function render(payload) {
+    const seen = new Set();
+    payload.charts.forEach((chart) => {
+      seen.add(chart.id);
+      board.append(draw(chart, [payload.t].concat(chart.series.map((s) => s.values))));
+    });
+    plots.forEach((entry, id) => {
+      if (seen.has(id)) return;
+      entry.plot.destroy();
+      entry.figure.remove();
+      plots.delete(id);
+    });
+    const note = root.querySelector("[data-kept-note]");
+    note.hidden = payload.range !== "7d";
+    root.setAttribute("data-range", payload.range);
+    root.setAttribute("data-drawn-at", String(payload.now_ms));
+  }
+
+  async function refresh() {
+    if (busy) return;
+    busy = true;
+    try {
+      const reply = await fetch(url + "?range=" + span, { credentials: "same-origin", cache: "no-store" });
+      if (reply.ok && (reply.headers.get("content-type") || "").includes("json")) render(await reply.json());
+    } finally {
+      busy = false;
+    }
+  }
+
+  root.querySelector("[data-zone]").textContent = zoneNote();
+  root.querySelectorAll("button[data-range]").forEach((button) => {
+    button.addEventListener("click", () => {
+      span = button.getAttribute("data-range");
+      root.querySelectorAll("button[data-range]").forEach((b) =>
+        b.setAttribute("aria-pressed", String(b === button)));
+      plots.forEach((entry) => { entry.plot.destroy(); entry.figure.remove(); });
+      plots.clear();
+      refresh();
+    });
+  });
+  new ResizeObserver(() => {
+    plots.forEach((entry) => entry.plot.setSize({ width: Math.max(entry.figure.clientWidth, 240), height: HEIGHT }));
+  }).observe(board);
+  setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
+  window.ordercmdCharts = { refresh: refresh };
+  refresh();
+})();
