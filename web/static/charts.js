@@ -42,19 +42,29 @@
     return COLORS[label] || PALETTE[i % PALETTE.length];
   }
 
+  function tick(sec) {
+    const d = new Date(sec * 1000);
+    const hm = two(d.getHours()) + ":" + two(d.getMinutes());
+    return span === "7d" ? two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " + hm : hm;
+  }
+
   function options(chart, width) {
     const series = [{ label: "time", value: (u, v) => (v == null ? "—" : localTime(v) + " (" + utcTime(v) + ")") }];
+    const counts = !chart.unit.startsWith("%") && chart.unit !== "seconds";
     chart.series.forEach((s, i) => series.push({
       label: s.label, stroke: colour(s.label, i), width: 1.5,
       value: (u, v) => number(v, chart.unit),
+      // percentiles and shares have gaps where nothing ran: a lone bucket shows as a dot
+      points: counts ? {} : { show: true, size: 5, fill: colour(s.label, i) },
     }));
-    const log = chart.unit === "seconds";
+    const y = chart.unit === "seconds" ? { distr: 3 } : { range: (u, min, max) => [0, Math.max(max, 1)] };
     return {
       width: width, height: HEIGHT, series: series,
-      scales: { x: { time: true }, y: log ? { distr: 3 } : { range: (u, min, max) => [0, Math.max(max, 1)] } },
+      scales: { x: { time: true }, y: y },
       axes: [
-        { stroke: "#475467", grid: { stroke: "#eaecf0" } },
+        { stroke: "#475467", grid: { stroke: "#eaecf0" }, values: (u, ticks) => ticks.map(tick) },
         { stroke: "#475467", grid: { stroke: "#eaecf0" }, label: chart.unit, size: 56,
+          incrs: counts ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000] : undefined,
           values: (u, ticks) => ticks.map((v) => number(v, chart.unit)) },
       ],
       legend: { live: true },
