@@ -39,6 +39,20 @@ def painted_pixels(page: Page, chart_id: str) -> int:
     return int(page.evaluate(script, chart_id))
 
 
+def pixels_of_colour(page: Page, chart_id: str, rgb: tuple[int, int, int]) -> int:
+    """How many pixels of the chart's canvas are about ``rgb`` (a series' line)."""
+    script = """([id, rgb]) => {
+      const canvas = document.querySelector(`figure[data-chart-id='${id}'] canvas`);
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        if ([0, 1, 2].every((c) => Math.abs(data[i + c] - rgb[c]) <= 12) && data[i + 3] > 200) n++;
+      }
+      return n;
+    }"""
+    return int(page.evaluate(script, [chart_id, list(rgb)]))
+
+
 def hover_bucket(page: Page, chart_id: str, times: list[int], index: int) -> None:
     """Put the cursor over time bucket ``index`` of a chart (its x scale spans ``times``)."""
     over = page.locator(f"figure[data-chart-id='{chart_id}'] .u-over")
@@ -83,6 +97,7 @@ def test_charts_render_from_real_data(
         "console",
         lambda m: errors.append(f"{m.text} {m.location['url']}") if m.type == "error" else None,
     )
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     sign_in(page, web_url)
     expect(page.locator("#charts")).to_have_attribute("data-range", "3h")
     assert total(page, "outcomes", "succeeded") == "4"
@@ -101,6 +116,10 @@ def test_charts_render_from_real_data(
     )
     for chart_id in ("outcomes", "retries", "dead", "latency-shoplazza", "rate"):
         assert painted_pixels(page, chart_id) > 2000, chart_id  # axes, ticks and lines drawn
+    # the lines themselves: succeeded in green and dead in red (web/static/charts.js COLORS)
+    assert pixels_of_colour(page, "outcomes", (0x06, 0x76, 0x47)) > 20
+    assert pixels_of_colour(page, "outcomes", (0xB4, 0x23, 0x18)) > 20
+    assert [e for e in errors if not e.endswith("/favicon.ico")] == []  # the app has none
     expect(page.locator("[data-zone]")).to_contain_text("local time")
 
     # and hovering the minute the commands finished in shows its counts in the legend
@@ -119,6 +138,7 @@ def test_charts_render_from_real_data(
     assert total(page, "outcomes", "succeeded") == "4"
     assert total(page, "dead", "not_found") == "2"
     expect(page.locator("[data-kept-note]")).to_be_visible()
+    shot(page, "charts-7d")
 
     # and at 375 px wide every chart fits the screen
     page.set_viewport_size({"width": 375, "height": 800})

@@ -8,6 +8,7 @@
   const board = root.querySelector("[data-charts]");
   const REFRESH_MS = 15000;
   const HEIGHT = 200;
+  const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
   const COLORS = { succeeded: "#067647", already_done: "#0e9384", dead: "#b42318",
     discarded: "#667085", retries: "#b54708", p50: "#1f5fbf", p95: "#b54708", p99: "#b42318" };
   const PALETTE = ["#1f5fbf", "#6941c6", "#c11574", "#0e9384", "#b54708", "#475467", "#b42318"];
@@ -38,6 +39,9 @@
     if (unit.startsWith("%")) return v.toFixed(1) + " %";
     return String(Math.round(v * 1000) / 1000);
   }
+  function tickValue(v, unit) {
+    return unit.startsWith("%") ? +v.toFixed(1) + " %" : number(v, unit);
+  }
   function colour(label, i) {
     return COLORS[label] || PALETTE[i % PALETTE.length];
   }
@@ -45,7 +49,16 @@
   function tick(sec) {
     const d = new Date(sec * 1000);
     const hm = two(d.getHours()) + ":" + two(d.getMinutes());
-    return span === "7d" ? two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " + hm : hm;
+    if (span !== "7d") return hm;
+    const day = two(d.getMonth() + 1) + "-" + two(d.getDate());
+    return hm === "00:00" ? day : day + " " + hm;
+  }
+  // a log axis keeps grid lines at 1, 2 and 5 of each decade: all nine crowd a small chart
+  function onesTwosFives(u, splits) {
+    return splits.map((v) => {
+      const m = v / Math.pow(10, Math.floor(Math.log10(v) + 1e-9));
+      return [1, 2, 5].some((k) => Math.abs(m - k) < 1e-6) ? v : null;
+    });
   }
 
   function options(chart, width) {
@@ -54,18 +67,24 @@
     chart.series.forEach((s, i) => series.push({
       label: s.label, stroke: colour(s.label, i), width: 1.5,
       value: (u, v) => number(v, chart.unit),
-      // percentiles and shares have gaps where nothing ran: a lone bucket shows as a dot
-      points: counts ? {} : { show: true, size: 5, fill: colour(s.label, i) },
+      // percentiles have gaps where nothing finished: a lone bucket shows as a dot
+      points: chart.unit === "seconds" ? { show: true, size: 5, fill: colour(s.label, i) } : {},
     }));
-    const y = chart.unit === "seconds" ? { distr: 3 } : { range: (u, min, max) => [0, Math.max(max, 1)] };
+    const log = chart.unit === "seconds";
+    const y = log ? { distr: 3 } : { range: (u, min, max) => [0, Math.max(max, 1)] };
+    const yAxis = { stroke: "#475467", grid: { stroke: "#eaecf0" }, label: chart.unit, size: 60,
+      values: (u, ticks) => ticks.map((v) => (v == null ? "" : tickValue(v, chart.unit))) };
+    if (log) {
+      yAxis.grid.filter = onesTwosFives;
+      yAxis.ticks = { filter: onesTwosFives };
+    }
+    if (counts) yAxis.incrs = WHOLE_STEPS; // no 0.5 of a command
     return {
       width: width, height: HEIGHT, series: series,
       scales: { x: { time: true }, y: y },
       axes: [
         { stroke: "#475467", grid: { stroke: "#eaecf0" }, values: (u, ticks) => ticks.map(tick) },
-        { stroke: "#475467", grid: { stroke: "#eaecf0" }, label: chart.unit, size: 56,
-          incrs: counts ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000] : undefined,
-          values: (u, ticks) => ticks.map((v) => number(v, chart.unit)) },
+        yAxis,
       ],
       legend: { live: true },
     };
@@ -91,13 +110,19 @@
     return p;
   }
 
+  function plotWidth(fig) {
+    return Math.max(fig.querySelector(".plot").clientWidth, 200);
+  }
+
   function figure(chart) {
     const fig = document.createElement("figure");
     fig.className = "chart";
     fig.setAttribute("data-chart-id", chart.id);
     const caption = document.createElement("figcaption");
     caption.textContent = chart.title + " (" + chart.unit + ")";
-    fig.append(caption);
+    const plot = document.createElement("div");
+    plot.className = "plot";
+    fig.append(caption, plot);
     return fig;
   }
 
@@ -121,7 +146,7 @@
       plots.set(chart.id, { plot: { setData() {}, setSize() {}, destroy() {} }, shape: shape, figure: fig });
       return fig;
     }
-    const plot = new uPlot(options(chart, Math.max(fig.clientWidth, 240)), data, fig);
+    const plot = new uPlot(options(chart, plotWidth(fig)), data, fig.querySelector(".plot"));
     fig.append(summary(chart));
     plots.set(chart.id, { plot: plot, shape: shape, figure: fig });
     return fig;
@@ -168,7 +193,7 @@
     });
   });
   new ResizeObserver(() => {
-    plots.forEach((entry) => entry.plot.setSize({ width: Math.max(entry.figure.clientWidth, 240), height: HEIGHT }));
+    plots.forEach((entry) => entry.plot.setSize({ width: plotWidth(entry.figure), height: HEIGHT }));
   }).observe(board);
   setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
   document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
