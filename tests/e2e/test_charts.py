@@ -132,11 +132,18 @@ def test_charts_render_from_real_data(
     assert "UTC" in legend_value(page, "outcomes", "time")
     shot(page, "charts")
 
+    # and a refresh (what the live overview calls) shows a command finished since, no reload
+    settled(cancel("shoplazza", "store", "1999-00000009"))
+    page.evaluate("window.ordercmdCharts.refresh()")
+    expect(page.locator("figure[data-chart-id='outcomes'] [data-series='dead']")).to_have_attribute(
+        "data-total", "3"
+    )
+
     # and per hour over 7 days, the same outcomes
     page.click("button[data-range='7d']")
     expect(page.locator("#charts")).to_have_attribute("data-range", "7d")
     assert total(page, "outcomes", "succeeded") == "4"
-    assert total(page, "dead", "not_found") == "2"
+    assert total(page, "dead", "not_found") == "3"
     expect(page.locator("[data-kept-note]")).to_be_visible()
     shot(page, "charts-7d")
 

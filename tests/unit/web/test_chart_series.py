@@ -16,6 +16,7 @@ from tests.unit.web.test_web_app import bearer, client, published, sign_in  # no
 from web import chart_data
 from web.charts import payload
 from web.series import MINUTES, Bucket, Window, hours, minutes, parse_fields, quantile_ms
+from web.stats import hourly
 
 T0 = 1_764_000_000_000 - 1_764_000_000_000 % series.HOUR_MS  # an hour's start (ms)
 
@@ -135,3 +136,14 @@ def test_the_api_needs_a_bearer_and_the_page_json_a_session(client, store):  # n
     assert '<script src="/static/charts.js" defer></script>' in overview
     assert client.get("/static/uplot/uPlot.iife.min.js").status_code == 200
     assert client.get("/static/uplot/LICENSE").status_code == 404  # only what the page loads
+
+
+def test_the_overview_tables_see_outcomes_by_provider_kind_and_state_in_either_field_form():
+    fake = fakeredis.FakeRedis(decode_responses=True)
+    now = redis_now_ms(fake)
+    hour = keys.stats_hour(now // series.HOUR_MS)
+    fake.hset(hour, "done|backd|cancel|dead|100|not_found", 2)
+    fake.hset(hour, "done|backd|cancel|dead|250|rejected", 1)
+    fake.hset(hour, "done|backd|cancel|dead", 4)  # written before the charts' labels
+    [(_, families)] = hourly(fake, now, hours=1)
+    assert families["done"] == {("backd", "cancel", "dead"): 7.0}
