@@ -67,14 +67,17 @@ local function gate(now, reserved)
   return 0, '', clean
 end
 
--- 'provider|account' of the gated account, for the chart counters: from its rate key (KEYS[7],
--- '...:rate:<provider>:<account>'), so the claim needs no more arguments.
-local function gated_labels()
-  return (string.gsub(string.match(KEYS[7], ':rate:(.*)$'), ':', '|', 1))
+-- Count what the gate said in the minute's chart counters (one HINCRBY): a wait by why (the
+-- backlog's too), or a call let through, against the account's interval. The account is
+-- 'provider|account' from its rate key (KEYS[7], '...:rate:<provider>:<account>'), so the
+-- claim needs no more arguments.
+local function count_gated(why)
+  local account = string.gsub(string.match(KEYS[7], ':rate:(.*)$'), ':', '|', 1)
+  if why ~= '' then return count_minute('wait|' .. account .. '|' .. why) end
+  count_minute('call|' .. account .. '|' .. ARGV[6])
 end
 
 local function park(now, wait, why, reconcile)
-  count_minute('wait|' .. gated_labels() .. '|' .. why)
   local due = now + wait
   local message = string.format('waiting %.2f s: ' .. WAIT_REASONS[why], wait / 1000, ARGV[5])
   index_state(KEYS[1], ARGV[1], 'retrying')
@@ -91,7 +94,6 @@ end
 -- A bulk command that would wait past one slot waits in its account's backlog instead: no slot,
 -- no message, no worker. A dead delivery's re-send keeps the read-before-send it needs.
 local function backlog(now, state, reconcile)
-  count_minute('wait|' .. gated_labels() .. '|backlog')
   if state == 'running' then state = 'retrying' end
   if redis.call('HGET', KEYS[1], 'state') ~= state then index_state(KEYS[1], ARGV[1], state) end
   redis.call('HSET', KEYS[1], 'state', state, 'next_ms', now, 'deliveries', 0,
@@ -132,9 +134,9 @@ if #KEYS == 8 and (ARGV[10] == '' or deliveries <= tonumber(ARGV[10])) then
   -- a duplicate message may find it backlogged: it leaves the backlog, or goes back in below
   if is_bulk_id(ARGV[1]) then redis.call('ZREM', BACKLOG_PREFIX .. account, ARGV[1]) end
   local wait, why, clean = gate(now, tonumber(f[10] or ''))
+  count_gated(why)
   if why == 'backlog' then return backlog(now, state, reconcile) end
   if wait > 0 then return park(now, wait, why, reconcile) end
-  count_minute('call|' .. gated_labels() .. '|' .. ARGV[6])  -- a slot used, against the limit
   if clean then breaker_clean = 1 end
 end
 local lease_until = now + tonumber(ARGV[3])

@@ -109,6 +109,26 @@ def test_the_gate_counts_each_call_it_lets_through_and_each_wait_by_why(redis_cl
     assert counts == {"call|shoplazza|store|500": 2, "wait|shoplazza|store|rate": 2}
 
 
+def test_a_bulk_command_sent_to_its_backlog_counts_as_a_wait_for_the_backlog(redis_client):
+    store, flow = make_store(redis_client), FlowControl(redis_client)
+    envelopes = [
+        make_envelope(f"k{i}", provider="shoplazza", account="store", order_id=f"O-{i}").model_copy(
+            update={"source": "bulk:b1"}
+        )
+        for i in range(4)
+    ]
+    replies = [
+        store.claim(a.command_id, gate=flow.gate("store", ACCOUNT))
+        for a in store.admit_many(envelopes)
+    ]
+    assert [getattr(r, "why", "") for r in replies] == ["", "", "rate", "backlog"]
+    assert minute_counts(redis_client) == {
+        "call|shoplazza|store|500": 2,
+        "wait|shoplazza|store|rate": 1,
+        "wait|shoplazza|store|backlog": 1,
+    }
+
+
 def test_every_bucket_hash_expires_within_its_lifetime(real_store):
     claim = admit_and_claim(real_store, "a")
     real_store.finish(claim, CommandState.SUCCEEDED, ATTEMPT)
