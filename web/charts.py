@@ -26,6 +26,7 @@ Span = Annotated[
     Query(alias="range", description="3h: per minute, last 3 hours; 7d: per hour, last 7 days"),
 ]
 VENDORED = {"uPlot.iife.min.js": "text/javascript", "uPlot.min.css": "text/css"}
+OURS = {"charts.js": "text/javascript", "charts.css": "text/css"}
 
 
 def payload(client: redis.Redis, span: str) -> dict[str, Any]:
@@ -49,7 +50,7 @@ def payload(client: redis.Redis, span: str) -> dict[str, Any]:
 def charts_for_page(
     state: State, _: Annotated[Principal, Depends(page_user)], span: Span = "3h"
 ) -> JSONResponse:
-    """The overview's charts, fetched by the page (``web/static/charts.js``) with its session."""
+    """The overview's charts, fetched by the page (``static/charts/charts.js``) with its session."""
     return JSONResponse(payload(state.store.client, span), headers={"Cache-Control": "no-store"})
 
 
@@ -76,8 +77,23 @@ def uplot_file(name: str) -> FileResponse:
     Raises:
         HTTPException: 404 for any other name.
     """
-    if name not in VENDORED:
+    return _static("uplot", name, VENDORED)
+
+
+@router.get("/static/charts/{name}", include_in_schema=False)
+def charts_file(name: str) -> FileResponse:
+    """The charts' own script and stylesheet.
+
+    Raises:
+        HTTPException: 404 for any other name.
+    """
+    return _static("charts", name, OURS)
+
+
+def _static(folder: str, name: str, served: dict[str, str]) -> FileResponse:
+    if name not in served:
         raise HTTPException(404)
-    path = HERE / "static" / "uplot" / name
-    cached = SECURITY_HEADERS | {"Cache-Control": "public, max-age=86400"}  # versioned file
-    return FileResponse(path, media_type=VENDORED[name], headers=cached)
+    headers = SECURITY_HEADERS
+    if folder == "uplot":  # a versioned file: cached a day (ours change with the app)
+        headers = headers | {"Cache-Control": "public, max-age=86400"}
+    return FileResponse(HERE / "static" / folder / name, media_type=served[name], headers=headers)

@@ -35,7 +35,7 @@ for module in (signin, overview, search_pages, dead_pages, run_pages, audit_page
     router.include_router(module.router)
 
 STATIC = {"app.css": "text/css", "app.js": "text/javascript", "docs.js": "text/javascript",
-          "live.js": "text/javascript", "charts.js": "text/javascript"}  # fmt: skip
+          "live.js": "text/javascript"}  # fmt: skip
 
 
 @router.get("/static/{name}", include_in_schema=False)

@@ -116,7 +116,7 @@ def test_charts_render_from_real_data(
     )
     for chart_id in ("outcomes", "retries", "dead", "latency-shoplazza", "rate"):
         assert painted_pixels(page, chart_id) > 2000, chart_id  # axes, ticks and lines drawn
-    # the lines themselves: succeeded in green and dead in red (web/static/charts.js COLORS)
+    # the lines themselves: succeeded in green and dead in red (web/static/charts/charts.js COLORS)
     assert pixels_of_colour(page, "outcomes", (0x06, 0x76, 0x47)) > 20
     assert pixels_of_colour(page, "outcomes", (0xB4, 0x23, 0x18)) > 20
     assert [e for e in errors if not e.endswith("/favicon.ico")] == []  # the app has none

@@ -133,7 +133,8 @@ def test_the_api_needs_a_bearer_and_the_page_json_a_session(client, store):  # n
     assert client.get("/charts.json").json()["charts"][0]["series"][0]["total"] == 1
     overview = client.get("/").text
     assert 'data-charts-url="/charts.json"' in overview
-    assert '<script src="/static/charts.js" defer></script>' in overview
+    assert '<script src="/static/charts/charts.js" defer></script>' in overview
+    assert client.get("/static/charts/charts.css").status_code == 200
     assert client.get("/static/uplot/uPlot.iife.min.js").status_code == 200
     assert client.get("/static/uplot/LICENSE").status_code == 404  # only what the page loads
 
