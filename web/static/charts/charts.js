@@ -1,12 +1,14 @@
 // The overview's charts, drawn with uPlot (vendored in /static/uplot) from /charts.json: per
-// minute over 3 hours or per hour over 7 days. They refresh every 15 s while the tab is visible;
-// window.ordercmdCharts.refresh() redraws them at once (the live overview may call it).
+// minute over 3 hours or per hour over 7 days. They refresh when the live overview swapped in
+// news ("live:updated", static/live.js), at most every 5 s, and every 15 s anyway, never while
+// the tab is hidden; window.ordercmdCharts.refresh() redraws them at once.
 (function () {
   const root = document.getElementById("charts");
   if (!root || !window.uPlot) return;
   const url = root.getAttribute("data-charts-url");
   const board = root.querySelector("[data-charts]");
   const REFRESH_MS = 15000;
+  const AT_MOST_EVERY_MS = 5000; // however often the live overview says something changed
   const HEIGHT = 200;
   const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
   const COLORS = { succeeded: "#067647", already_done: "#0e9384", dead: "#b42318",
@@ -170,9 +172,18 @@
     root.setAttribute("data-drawn-at", String(payload.now_ms));
   }
 
+  let lastMs = 0;
+  let later = null;
+  function soon() {
+    if (later !== null) return;
+    const wait = Math.max(0, lastMs + AT_MOST_EVERY_MS - Date.now());
+    later = setTimeout(() => { later = null; if (!document.hidden) refresh(); }, wait);
+  }
+
   async function refresh() {
     if (busy) return;
     busy = true;
+    lastMs = Date.now();
     try {
       const reply = await fetch(url + "?range=" + span, { credentials: "same-origin", cache: "no-store" });
       if (reply.ok && (reply.headers.get("content-type") || "").includes("json")) render(await reply.json());
@@ -197,6 +208,7 @@
   }).observe(board);
   setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
   document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
+  document.addEventListener("live:updated", soon);
   window.ordercmdCharts = { refresh: refresh };
   refresh();
 })();
