@@ -1,15 +1,19 @@
 """The overview's charts: their series as JSON (for the page and the operator API) and uPlot.
 
 The page fetches ``/charts.json`` with its session; ``/api/charts`` serves the same by bearer
-token. uPlot (MIT, ``web/static/uplot/VENDORED.md``) is served from the app, never a CDN.
+token; both read through one cache per process (``ChartCache``). uPlot (MIT,
+``web/static/uplot/VENDORED.md``) is served from the app, never a CDN.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import redis
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 
 from store.clock import redis_now_ms
@@ -17,16 +21,65 @@ from web import chart_data, series
 from web.auth import Principal
 from web.guards import api_user, page_user
 from web.render import HERE, SECURITY_HEADERS
-from web.state import AppState, app_state
 
 router = APIRouter()
-State = Annotated[AppState, Depends(app_state)]
+TTL_S = 2.0  # as fresh as the live overview's polls; every tab of a process shares one read
 Span = Annotated[
     Literal["3h", "7d"],
     Query(alias="range", description="3h: per minute, last 3 hours; 7d: per hour, last 7 days"),
 ]
 VENDORED = {"uPlot.iife.min.js": "text/javascript", "uPlot.min.css": "text/css"}
 OURS = {"charts.js": "text/javascript", "charts.css": "text/css"}
+
+
+class ChartCache:
+    """The charts of a web process: each span read from Redis at most once per ``ttl_s``.
+
+    A read is one pipelined round trip of up to 348 ``HGETALL`` (7 days), so tabs share it.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        ttl_s: float = TTL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self.reads = 0  # round trips so far (tests count them)
+        self._known: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def payload(self, span: str) -> dict[str, Any]:
+        """The charts over ``span``, at most ``ttl_s`` old."""
+        now = self.clock()
+        with self._lock:
+            known = self._known.get(span)
+            if known and now - known[0] < self.ttl_s:
+                return known[1]
+        fresh = payload(self.client, span)
+        with self._lock:
+            self.reads += 1
+            self._known[span] = (now, fresh)
+        return fresh
+
+
+_made_lock = threading.Lock()
+
+
+def chart_cache(request: Request) -> ChartCache:
+    """FastAPI dependency: the app's chart cache, made on first use."""
+    shared: Any = request.app.state
+    with _made_lock:
+        if not hasattr(shared, "chart_cache"):
+            shared.chart_cache = ChartCache(shared.ordercmd.store.client)
+    cache: ChartCache = shared.chart_cache
+    return cache
+
+
+Cache = Annotated[ChartCache, Depends(chart_cache)]
 
 
 def payload(client: redis.Redis, span: str) -> dict[str, Any]:
@@ -48,15 +101,15 @@ def payload(client: redis.Redis, span: str) -> dict[str, Any]:
 
 @router.get("/charts.json", include_in_schema=False)
 def charts_for_page(
-    state: State, _: Annotated[Principal, Depends(page_user)], span: Span = "3h"
+    cache: Cache, _: Annotated[Principal, Depends(page_user)], span: Span = "3h"
 ) -> JSONResponse:
     """The overview's charts, fetched by the page (``static/charts/charts.js``) with its session."""
-    return JSONResponse(payload(state.store.client, span), headers={"Cache-Control": "no-store"})
+    return JSONResponse(cache.payload(span), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/api/charts", tags=["operator"])
 def charts_api(
-    state: State, _: Annotated[Principal, Depends(api_user)], span: Span = "3h"
+    cache: Cache, _: Annotated[Principal, Depends(api_user)], span: Span = "3h"
 ) -> dict[str, Any]:
     """The overview's charts: per minute (``3h``) or per hour (``7d``).
 
@@ -67,7 +120,7 @@ def charts_api(
     kept) and ``total``. Retries, waits, discards and rate-limit use are kept per minute
     only, so per hour they cover the hours since ``minutes_kept_from_ms``.
     """
-    return payload(state.store.client, span)
+    return cache.payload(span)
 
 
 @router.get("/static/uplot/{name}", include_in_schema=False)

@@ -137,7 +137,7 @@ def test_charts_render_from_real_data(
     page.evaluate("document.querySelector('#charts').dataset.marked = 'yes'")
     settled(cancel("shoplazza", "store", "1999-00000009"))
     dead_total = page.locator("figure[data-chart-id='outcomes'] [data-series='dead']")
-    expect(dead_total).to_have_attribute("data-total", "3", timeout=12_000)
+    expect(dead_total).to_have_attribute("data-total", "3", timeout=20_000)
     expect(page.locator("#charts")).to_have_attribute("data-marked", "yes")
     assert page.evaluate("typeof window.ordercmdCharts.refresh") == "function"
 

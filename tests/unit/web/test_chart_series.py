@@ -14,7 +14,7 @@ from store.command_store import Claim, CommandStore
 from tests.factories import make_envelope
 from tests.unit.web.test_web_app import bearer, client, published, sign_in  # noqa: F401
 from web import chart_data
-from web.charts import payload
+from web.charts import ChartCache, payload
 from web.series import MINUTES, Bucket, Window, hours, minutes, parse_fields, quantile_ms
 from web.stats import hourly
 
@@ -148,3 +148,16 @@ def test_the_overview_tables_see_outcomes_by_provider_kind_and_state_in_either_f
     fake.hset(hour, "done|backd|cancel|dead", 4)  # written before the charts' labels
     [(_, families)] = hourly(fake, now, hours=1)
     assert families["done"] == {("backd", "cancel", "dead"): 7.0}
+
+
+def test_tabs_share_one_read_per_span_while_it_is_fresh(store):
+    now = [100.0]
+    cache = ChartCache(store.client, ttl_s=2.0, clock=lambda: now[0])
+    for _ in range(50):  # fifty tabs within the same two seconds
+        cache.payload("3h")
+    assert cache.reads == 1
+    finish(store, "a", CommandState.SUCCEEDED)
+    now[0] += 2.0
+    assert cache.payload("3h")["charts"][0]["series"][0]["total"] == 1
+    cache.payload("7d")
+    assert cache.reads == 3
