@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import getpass
 import json
 import sys
@@ -20,6 +19,7 @@ from cli.output import console, json_option, print_json
 from producer import Producer
 from producer.batches import Batches
 from producer.bulk import BulkCheck, BulkResult, BulkRun, preview_data
+from producer.bulk_export import problem_lines
 from producer.bulk_rows import COLUMNS, DEFAULT_MAX_BYTES, BulkFileError, detect_format
 from providers.errors import StoreUnavailable
 from worker.app import publish
@@ -127,9 +127,7 @@ def _open(file: Path, max_bytes: int) -> AbstractContextManager[IO[bytes]]:
 
 def _write_problems(report: BulkCheck, path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(["row", "field", "reason"])
-        writer.writerows((p.row, p.field, p.reason) for p in report.problems)
+        out.writelines(problem_lines(report.problems))
 
 
 def _show(report: BulkCheck, result: BulkResult | None, *, as_json: bool, dry_run: bool) -> None:
@@ -170,11 +168,11 @@ def _problems_table(report: BulkCheck) -> Table:
 
 
 def _groups_table(report: BulkCheck) -> Table:
-    table = Table(title="commands by provider and kind", title_justify="left")
-    for column in ("provider", "kind", "commands"):
+    table = Table(title="commands by provider, account and kind", title_justify="left")
+    for column in ("provider", "account", "kind", "commands"):
         table.add_column(column)
-    for (provider, kind), n in sorted(report.by_group.items()):
-        table.add_row(provider, kind, str(n))
+    for (provider, account, kind), n in sorted(report.by_group.items()):
+        table.add_row(provider, account, kind, str(n))
     return table
 
 
@@ -188,8 +186,8 @@ def _as_json(report: BulkCheck, result: BulkResult | None, dry_run: bool) -> dic
         "duplicates": report.duplicates,
         "existing": report.existing,
         "by_group": [
-            {"provider": p, "kind": k, "commands": n}
-            for (p, k), n in sorted(report.by_group.items())
+            {"provider": p, "account": a, "kind": k, "commands": n}
+            for (p, a, k), n in sorted(report.by_group.items())
         ],
         "problems": [{"row": p.row, "field": p.field, "reason": p.reason} for p in report.problems],
         "preview": [{"row": row, **preview_data(e)} for row, e in report.preview],

@@ -3,7 +3,8 @@
 A batch is three keys (``store.keys.batch*``): a meta hash (file, rows, created, actor, state,
 admission counters), a list with one entry per file row, and a list of the batch's distinct
 command ids that progress counters and ``cancel`` read in pipelined chunks (no SCAN). All three
-expire with the store's key retention, like the commands they point at.
+expire with the store's key retention, like the commands they point at. A batch id is started
+at most once (a double submit admits nothing twice); starting and cancelling are audited.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import redis
+from redis.typing import EncodableT, FieldT
 
 from providers.errors import OrderCmdError
 from schemas import CommandState
@@ -91,6 +95,10 @@ class UnknownBatch(OrderCmdError):
     """No batch has that id (unknown, or expired with the key retention)."""
 
 
+class BatchExists(OrderCmdError):
+    """A batch with that id was started before: a second start admits nothing."""
+
+
 class Batches:
     """Bulk batches kept next to the command store."""
 
@@ -100,22 +108,33 @@ class Batches:
         self.retention_s = store.limits.retention_s
 
     def create(self, batch_id: str, *, file_name: str, rows: int, actor: str) -> None:
-        """Record a new batch, state ``admitting``."""
-        now = utcnow()
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(
-            keys.batch(batch_id),
-            mapping={
-                "file_name": file_name,
-                "rows": rows,
-                "actor": actor,
-                "created_ms": round(now.timestamp() * 1000),
-                "state": BatchState.ADMITTING,
-            },
-        )
-        pipe.expire(keys.batch(batch_id), self.retention_s)
-        pipe.zadd(keys.batches(), {batch_id: now.timestamp() * 1000})
-        pipe.execute()
+        """Record a new batch, state ``admitting``, and audit its start; at most once per id.
+
+        Raises:
+            BatchExists: a batch with this id exists (a second start of the same upload).
+        """
+        now_ms = round(utcnow().timestamp() * 1000)
+        meta = keys.batch(batch_id)
+        fields: dict[FieldT, EncodableT] = {
+            "file_name": file_name,
+            "rows": rows,
+            "actor": actor,
+            "created_ms": now_ms,
+            "state": BatchState.ADMITTING,
+        }
+        with self.client.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(meta)  # type: ignore[no-untyped-call]
+                if pipe.exists(meta):
+                    raise BatchExists(f"batch {batch_id} was started before")
+                pipe.multi()
+                pipe.hset(meta, mapping=fields)
+                pipe.expire(meta, self.retention_s)
+                pipe.zadd(keys.batches(), {batch_id: now_ms})
+                pipe.xadd(keys.audit(), _audit("bulk_start", batch_id, actor, rows, file_name))
+                pipe.execute()
+            except redis.WatchError:
+                raise BatchExists(f"batch {batch_id} was started before") from None
 
     def append(self, batch_id: str, rows: Sequence[RowResult], command_ids: Sequence[str]) -> None:
         """Add admitted rows and their new command ids, with the admission counters."""
@@ -208,8 +227,10 @@ class Batches:
                     else:
                         untouched += 1
             if not admitting or time.monotonic() > deadline:
-                return CancelSummary(discarded, untouched)
+                break
             time.sleep(0.1)
+        self.client.xadd(keys.audit(), _audit("bulk_cancel", batch_id, actor, discarded, why))
+        return CancelSummary(discarded, untouched)
 
     def _states(self, command_ids: Sequence[str]) -> list[str | None]:
         return [f[0] for f in self.store.command_fields(command_ids, ["state"])]
@@ -221,3 +242,10 @@ class Batches:
                 return
             yield chunk
             start += len(chunk)
+
+
+def _audit(action: str, batch_id: str, actor: str, count: int, why: str) -> dict[FieldT, Any]:
+    """An audit entry about a batch (the audit page links ``batch`` to the batch's page)."""
+    at_ms = round(utcnow().timestamp() * 1000)
+    return {"action": action, "batch": batch_id, "actor": actor, "count": count, "why": why,
+            "at_ms": at_ms}  # fmt: skip

@@ -50,7 +50,8 @@ class BulkCheck:
     duplicates: int = 0  # the same key and content as an earlier row
     existing: int = 0  # admitted before, by an earlier run: they return the existing command
     problems: list[Problem] = field(default_factory=list)
-    by_group: Counter[tuple[str, str]] = field(default_factory=Counter)  # (provider, kind)
+    # (provider, account, kind) -> rows to admit
+    by_group: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     preview: list[tuple[int, CommandEnvelope]] = field(default_factory=list)
 
 
@@ -196,7 +197,7 @@ class BulkRun:
             report.duplicates += 1
             return
         command = entry.envelope.command
-        report.by_group[(str(command.provider), command.kind)] += 1
+        report.by_group[(str(command.provider), command.account, command.kind)] += 1
         if len(report.preview) < PREVIEW_ROWS:
             report.preview.append((entry.row, entry.envelope))
 

@@ -1,14 +1,23 @@
-"""A batch's per-row result file (CSV or JSONL): row, command id, admission, state, reason."""
+"""A batch's per-row result file (CSV or JSONL): row, command id, admission, state, reason.
+
+``ordercmd batch export`` and the dashboard's download write the same lines (``result_lines``);
+a check's problems file (row, field, reason) is ``problem_lines``.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from producer.batches import Admission, Batches, RowResult
+
+if TYPE_CHECKING:
+    from producer.bulk import Problem
 
 EXPORT_FIELDS = ("row", "command_id", "admission", "state", "reason")
 
@@ -66,14 +75,34 @@ def export(batches: Batches, batch_id: str, out: IO[str], fmt: ExportFormat) -> 
         UnknownBatch: no such batch.
     """
     written = 0
-    if fmt is ExportFormat.CSV:
-        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        for result in row_results(batches, batch_id):
-            writer.writerow(result)
-            written += 1
-    else:
-        for result in row_results(batches, batch_id):
-            out.write(json.dumps(result) + "\n")
-            written += 1
-    return written
+    for line in result_lines(batches, batch_id, fmt):
+        out.write(line)
+        written += 1
+    return written - 1 if fmt is ExportFormat.CSV else written  # the header is no row
+
+
+def result_lines(batches: Batches, batch_id: str, fmt: ExportFormat) -> Iterator[str]:
+    """The result file's lines, streamed: a header (CSV only), then one line per row.
+
+    Raises:
+        UnknownBatch: no such batch (when the first line is asked for).
+    """
+    results = row_results(batches, batch_id)
+    if fmt is ExportFormat.JSONL:
+        return (json.dumps(result) + "\n" for result in results)
+    return _csv_lines(EXPORT_FIELDS, ([r[f] for f in EXPORT_FIELDS] for r in results))
+
+
+def problem_lines(problems: Iterable[Problem]) -> Iterator[str]:
+    """A check's problems as CSV lines: ``row,field,reason``, the header first."""
+    return _csv_lines(("row", "field", "reason"), ((p.row, p.field, p.reason) for p in problems))
+
+
+def _csv_lines(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in itertools.chain([header], rows):
+        writer.writerow(row)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from producer.batches import CHUNK, Batches, BatchMeta, BatchState
 from schemas import TERMINAL_STATES, CommandState
@@ -22,6 +22,7 @@ class BatchProgress:
     meta: BatchMeta
     counts: Counter[str]  # CommandState values, and ``missing``
     total: int  # distinct commands of the batch so far
+    dead_reasons: Counter[str] = field(default_factory=Counter)  # the dead ones by reason
 
     @property
     def finished(self) -> int:
@@ -46,6 +47,7 @@ class BatchProgress:
             "finished": self.finished,
             "done": self.done,
             "counts": {state: self.counts.get(state, 0) for state in [*CommandState, MISSING]},
+            "dead_reasons": dict(sorted(self.dead_reasons.items())),
         }
 
 
@@ -76,14 +78,17 @@ class ProgressReader:
         for chunk in self.batches.command_ids(self.batch_id, start=len(self._ids)):
             self._ids.extend(chunk)
         counts: Counter[str] = Counter(self._final.values())
+        dead_reasons: Counter[str] = Counter()
         open_indexes = [i for i in range(len(self._ids)) if i not in self._final]
         store = self.batches.store
         for start in range(0, len(open_indexes), CHUNK):
             indexes = open_indexes[start : start + CHUNK]
-            fields = store.command_fields([self._ids[i] for i in indexes], ["state"])
-            for index, (state,) in zip(indexes, fields, strict=True):
+            fields = store.command_fields([self._ids[i] for i in indexes], ["state", "dead_reason"])
+            for index, (state, dead_reason) in zip(indexes, fields, strict=True):
                 value = state or MISSING
                 counts[value] += 1
+                if value == CommandState.DEAD:
+                    dead_reasons[dead_reason or "unknown"] += 1
                 if value in FINAL_STATES:
                     self._final[index] = value
-        return BatchProgress(meta, counts, len(self._ids))
+        return BatchProgress(meta, counts, len(self._ids), dead_reasons)

@@ -62,7 +62,7 @@ def commands(client: redis.Redis) -> list[str]:
 def test_a_dry_run_shows_counts_and_first_rows_and_admits_nothing(run, redis_client):
     output = ok(run("bulk", EXAMPLES / "bulk_orders.csv", "--dry-run"))
     assert "bulk_orders.csv: 8 rows, 8 valid, 0 invalid, 0 duplicate, 0 already admitted" in output
-    assert "commands by provider and kind" in output
+    assert "commands by provider, account and kind" in output
     assert "row 1:" in output
     assert "cancel-BO-000001" in output
     assert "dry run: nothing was admitted" in output

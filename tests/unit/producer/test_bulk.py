@@ -83,7 +83,7 @@ def test_a_valid_file_is_one_batch_whose_envelopes_name_it(run_bulk, store, publ
         3,
         3,
         0,
-        {("backd", "cancel"): 3},
+        {("backd", "acme", "cancel"): 3},
     )
     batch_id = result.batch_id
     assert result.rows == {Admission.NEW: 3}
