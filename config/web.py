@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -123,6 +124,16 @@ class KeyLimits(BaseModel):
     concurrent_hashes: int = Field(default=2, gt=0)  # argon2 runs at once (64 MiB each)
 
 
+class BulkUploads(BaseModel):
+    """Bulk files uploaded on the dashboard: their size limit, and where they wait for a start."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_bytes: int = Field(default=50 * 1024 * 1024, gt=0)  # bigger uploads are refused (413)
+    drafts_dir: Path | None = None  # None: ordercmd-bulk-drafts in the system's temp directory
+    draft_max_age_s: int = Field(default=24 * 3600, gt=0)  # uploads never started are removed
+
+
 class WebSettings(BaseModel):
     """Everything ``ordercmd serve`` needs beyond the store."""
 
@@ -136,6 +147,7 @@ class WebSettings(BaseModel):
     session: SessionLimits = Field(default_factory=SessionLimits)
     sign_in: SignInLimits = Field(default_factory=SignInLimits)
     keys: KeyLimits = Field(default_factory=KeyLimits)
+    bulk: BulkUploads = Field(default_factory=BulkUploads)
 
     @model_validator(mode="after")
     def _key_ids_are_unique(self) -> WebSettings:

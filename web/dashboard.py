@@ -12,6 +12,8 @@ from fastapi.responses import FileResponse
 
 from web import (
     audit_page,
+    bulk_batch_pages,
+    bulk_upload_pages,
     charts,
     dead_pages,
     live,
@@ -31,11 +33,12 @@ from web.render import HERE, SECURITY_HEADERS
 router = APIRouter(tags=["dashboard"])
 for module in (signin, overview, search_pages, dead_pages, run_pages, audit_page, quarantine_page,
                webhook_page, operator_api, webhook_api, metrics, live, workers_page,
-               charts):  # fmt: skip
+               charts, bulk_upload_pages, bulk_batch_pages):  # fmt: skip
     router.include_router(module.router)
 
 STATIC = {"app.css": "text/css", "app.js": "text/javascript", "docs.js": "text/javascript",
-          "live.js": "text/javascript"}  # fmt: skip
+          "live.js": "text/javascript",
+          "bulk.js": "text/javascript", "bulk.css": "text/css"}  # fmt: skip
 
 
 @router.get("/static/{name}", include_in_schema=False)

@@ -9,7 +9,7 @@ import pytest
 
 from config.settings import Settings
 from producer import Producer
-from producer.batches import Admission, Batches, BatchState, RowResult
+from producer.batches import Admission, Batches, BatchExists, BatchState, RowResult
 from producer.bulk import BulkCheck, BulkRefused, BulkResult, BulkRun, Problem
 from producer.bulk_export import ExportFormat, export
 from producer.bulk_progress import ProgressReader
@@ -272,3 +272,22 @@ def test_a_conflict_found_only_at_admission_is_reported_on_its_row(producer, sto
     assert exported(store, result.batch_id)[2].startswith(
         "2,,conflict,conflict,key admitted before for other content ("
     )
+
+
+def test_a_batch_id_starts_once_and_its_start_and_cancel_are_audited(producer, store):
+    # Given a file admitted as batch b-1
+    with BulkRun(producer, file_name="a.csv", fmt=BulkFormat.CSV, batch_id="b-1") as bulk:
+        bulk.check(io.BytesIO((HEADER + csv_rows(2)).encode()))
+        bulk.admit(Batches(store), actor="alice")
+        # When the same run (a double submit) or a copy admits it again
+        with pytest.raises(BatchExists):
+            bulk.admit(Batches(store), actor="bob")
+    # Then nothing is admitted twice and the batch keeps its first meta
+    assert store.client.llen(keys.batch_rows("b-1")) == 2
+    assert Batches(store).meta("b-1").actor == "alice"
+    Batches(store).cancel("b-1", actor="carol", why="wrong file")
+    audited = [f for _, f in store.client.xrange(keys.audit()) if f["action"].startswith("bulk")]
+    assert [(f["action"], f["batch"], f["actor"], f["count"], f["why"]) for f in audited] == [
+        ("bulk_start", "b-1", "alice", "2", "a.csv"),
+        ("bulk_cancel", "b-1", "carol", "2", "wrong file"),
+    ]

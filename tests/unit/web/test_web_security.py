@@ -48,6 +48,9 @@ def nothing_changed(store, command_id: str) -> None:
 
 def test_the_form_routes_are_the_ones_expected(client):
     assert post_routes(client.app, api=False) == [
+        "/bulk",
+        "/bulk/drafts/{draft_id}/start",
+        "/bulk/{batch_id}/cancel",
         "/dead-letters/{command_id}/discard",
         "/dead-letters/{command_id}/edit",
         "/dead-letters/{command_id}/replay",
