@@ -76,7 +76,7 @@
     reasons.replaceChildren(...rows);
     box.setAttribute("data-done", p.done ? "true" : "false");
     if (p.done) {
-      const cancel = document.getElementById("cancel-form");
+      const cancel = document.getElementById("cancel");
       if (cancel) cancel.remove();
     }
   }
