@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Stre
 
 from producer.batches import Batches, UnknownBatch
 from producer.bulk_export import ExportFormat, result_lines
-from producer.bulk_progress import MISSING, BatchProgress, ProgressReader
+from producer.bulk_progress import MISSING, UNREAD, BatchProgress, ProgressReader
 from schemas import CommandState
 from web.auth import Principal
 from web.guards import form_operator, page_user
@@ -25,8 +25,9 @@ from web.state import AppState, app_state
 
 router = APIRouter(include_in_schema=False)
 BATCH_ID = re.compile(r"[A-Za-z0-9._:-]{1,80}")
-STATES = [*CommandState, MISSING]
-READERS_KEPT = 4  # batches whose finished commands this process remembers between polls
+STATES = [*CommandState, MISSING, UNREAD]
+READERS_KEPT = 4  # batches whose commands' states this process remembers between polls
+READ_BUDGET = 5000  # commands re-read per poll: ~0.1 s, whatever the batch's size
 _MAKING = threading.Lock()
 
 
@@ -44,8 +45,9 @@ class Readers:
             UnknownBatch: no such batch.
         """
         with self._lock:
-            entry = self._readers.pop(batch_id, None) or (
-                threading.Lock(), ProgressReader(batches, batch_id))  # fmt: skip
+            entry = self._readers.pop(batch_id, None)
+            if entry is None:
+                entry = (threading.Lock(), ProgressReader(batches, batch_id, budget=READ_BUDGET))
             self._readers[batch_id] = entry
             while len(self._readers) > READERS_KEPT:
                 self._readers.popitem(last=False)

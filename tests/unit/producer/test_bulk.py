@@ -12,7 +12,7 @@ from producer import Producer
 from producer.batches import Admission, Batches, BatchExists, BatchState, RowResult
 from producer.bulk import BulkCheck, BulkRefused, BulkResult, BulkRun, Problem
 from producer.bulk_export import ExportFormat, export
-from producer.bulk_progress import ProgressReader
+from producer.bulk_progress import UNREAD, ProgressReader
 from producer.bulk_rows import BulkFormat
 from schemas import CommandState
 from store import keys
@@ -291,3 +291,33 @@ def test_a_batch_id_starts_once_and_its_start_and_cancel_are_audited(producer, s
         ("bulk_start", "b-1", "alice", "2", "a.csv"),
         ("bulk_cancel", "b-1", "carol", "2", "wrong file"),
     ]
+
+
+def test_a_reader_with_a_budget_reads_that_many_a_time_taking_turns(run_bulk, store):
+    # Given a batch of 25 commands, 3 of them discarded (final)
+    _, result = run_bulk(HEADER + csv_rows(25))
+    ids = [i for chunk in Batches(store).command_ids(result.batch_id) for i in chunk]
+    for command_id in ids[:3]:
+        assert store.discard_pending(command_id, actor="a", why="test")
+    reader = ProgressReader(Batches(store), result.batch_id, budget=10)
+    reads = []
+    original = store.command_fields
+
+    def counted(command_ids, fields):
+        reads.append(len(command_ids))
+        return original(command_ids, fields)
+
+    store.command_fields = counted
+    # When it reads three times, Then each read refreshes at most 10; the unread count drains
+    unread = [reader.read().counts.get(UNREAD, 0) for _ in range(3)]
+    assert (unread, reads) == ([15, 5, 0], [10, 10, 10])  # the third: 5 unread, 5 again
+    progress = reader.read()  # the fourth: the 22 still open, 10 of them
+    assert (
+        progress.counts["queued"] + progress.counts["waiting"],
+        progress.counts["discarded"],
+    ) == (
+        22,
+        3,
+    )
+    assert reads[-1] == 10
+    assert not progress.done
