@@ -177,6 +177,7 @@ def test_a_good_file_counts_by_provider_account_and_kind_then_starts_once(client
     assert store.client.llen(keys.batch_rows(draft_id)) == 4, "rows recorded once"
     starts = [e for e in audit(store) if e["action"] == "bulk_start"]
     assert [(e["batch"], e["actor"], e["count"]) for e in starts] == [(draft_id, "alice", "4")]
+    assert f'<a href="/bulk/{draft_id}">batch {draft_id}</a> (4)' in client.get("/audit").text
     assert client.get(f"/bulk/drafts/{draft_id}").headers["location"] == f"/bulk/{draft_id}"
 
 
