@@ -85,6 +85,10 @@ def test_an_upload_runs_a_batch_to_its_result_file(
     assert ended == 11
     expect(page.locator("#cancel")).to_have_count(0)
     shot(page, "bulk-batch")
+    page.set_viewport_size({"width": 375, "height": 800})
+    overflow = "[...document.querySelectorAll('main > *')].filter(e => e.scrollWidth > 375).length"
+    assert page.evaluate(overflow) == 0, "the batch page fits 375 px"
+    shot(page, "bulk-batch-375")
     # the result file: one line per row, each in the state the store holds
     with page.expect_download() as download:
         page.click("#results-csv")
