@@ -11,6 +11,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from producer.batches import Batches
+from producer.bulk import BulkRun
+from producer.bulk_rows import BulkFormat
 from store.records import read_record
 from tests.e2e.conftest import shot, sign_in
 from tests.integration.harness import mutations_per_key
@@ -144,3 +146,32 @@ def read_state(store, batch_id: str, order_id: str) -> str:
             if record is not None and record.envelope.command.order_id == order_id:
                 return str(record.state)
     raise AssertionError(f"no command for {order_id}")
+
+
+def test_the_batch_page_stops_polling_while_its_tab_is_hidden(page, web_url, store, producer):
+    # a batch no worker runs: its page would poll for as long as it is open
+    with BulkRun(producer, file_name="idle.csv", fmt=BulkFormat.CSV) as run:
+        run.check(io.BytesIO((HEADER + "cancel,backd,acme,BO-IDLE-1,,,,,\n").encode()))
+        batch_id = run.admit(Batches(store), actor="test").batch_id
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if r.url.endswith("/progress") else None)
+    page.clock.install()  # the page's timers run only when the test moves this clock
+    sign_in(page, web_url)
+    page.goto(f"{web_url}/bulk/{batch_id}")
+    with page.expect_request(re.compile(r"/progress$")):
+        page.clock.run_for(1500)
+    page.evaluate("""() => {
+        Object.defineProperty(document, "hidden", {configurable: true, get: () => true});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+    page.wait_for_load_state("networkidle")  # a poll already under way ends
+    hidden_at = len(polls)
+    page.clock.run_for(30_000)
+    page.wait_for_load_state("networkidle")
+    assert len(polls) == hidden_at, "no poll while hidden"
+    with page.expect_request(re.compile(r"/progress$")):
+        page.evaluate("""() => {
+            Object.defineProperty(document, "hidden", {configurable: true, get: () => false});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""")
+    assert len(polls) == hidden_at + 1, "polling again once visible"
