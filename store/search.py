@@ -79,23 +79,25 @@ class Search:
         cursor: str | None = None,
         limit: int = 50,
         budget: int = PAGE_BUDGET,
+        oldest_first: bool = False,
     ) -> tuple[list[str], str | None, int]:
-        """Ids matching ``where`` from its index, newest first, and the next cursor."""
+        """Ids matching ``where`` from its index, newest (or oldest) first, and the next cursor."""
         walk = plan(self.client, where)
-        high, after = parse_cursor(cursor) if cursor else (walk.high, "")
+        start, stop = (walk.low, walk.high) if oldest_first else (walk.high, walk.low)
+        start, after = parse_cursor(cursor) if cursor else (start, "")
         found: list[str] = []
         examined = 0
         while len(found) < limit and examined < budget:
             reply = self._scan(keys=[walk.index, *walk.also_in], args=[
-                high, walk.low, after, limit - len(found), min(SCAN_BUDGET, budget - examined),
-                keys.command(""), walk.since_ms, walk.until_ms,
+                start, stop, after, limit - len(found), min(SCAN_BUDGET, budget - examined),
+                keys.command(""), walk.since_ms, walk.until_ms, "asc" if oldest_first else "",
             ])  # fmt: skip
             examined += int(reply[0])
             found.extend(str(i) for i in reply[3:])
             if not reply[1]:
                 return found, None, examined
-            high, after = str(reply[1]), str(reply[2])
-        return found, f"{high}:{after}", examined
+            start, after = str(reply[1]), str(reply[2])
+        return found, f"{start}:{after}", examined
 
     def iter_ids(self, where: SearchFilter, *, chunk: int = 1000) -> Iterator[list[str]]:
         """Every id matching ``where``, in chunks, newest first (for bulk actions)."""

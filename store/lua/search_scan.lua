@@ -1,14 +1,17 @@
--- Walk one sorted-set index newest first from a cursor, keeping the ids that every other given
--- index also holds (one ZSCORE each: no record is read or decoded).
+-- Walk one sorted-set index newest first (or oldest first) from a cursor, keeping the ids that
+-- every other given index also holds (one ZSCORE each: no record is read or decoded).
 -- KEYS: 1 the index walked, 2.. the indexes a match must also be in
--- ARGV: 1 max score, 2 min score, 3 cursor id ('' = start at max), 4 limit, 5 budget (entries
---       to examine at most), 6 command key prefix, 7 admitted from ms, 8 admitted to ms
---       ('' = any; when either is set, KEYS[2] is scored by admission time and is checked)
+-- ARGV: 1 score the walk starts from (max; min when ascending), 2 score it ends at, 3 cursor
+--       id ('' = start at ARGV[1]), 4 limit, 5 budget (entries to examine at most), 6 command
+--       key prefix, 7 admitted from ms, 8 admitted to ms ('' = any; when either is set, KEYS[2]
+--       is scored by admission time and is checked), 9 'asc' to walk oldest first
 -- Returns: {examined, next score or '', next id or '', id...}; no next score = index exhausted.
 -- A match whose record is gone (it expired before trim unindexed it) is dropped from KEYS[1].
-local max, min, after = ARGV[1], ARGV[2], ARGV[3]
+local start, stop, after = ARGV[1], ARGV[2], ARGV[3]
 local limit, budget, prefix = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 local from_ms, to_ms = tonumber(ARGV[7]), tonumber(ARGV[8])
+local asc = ARGV[9] == 'asc'
+local walk = asc and 'ZRANGEBYSCORE' or 'ZREVRANGEBYSCORE'
 local gone = {}
 
 local function admitted_in_range(score)
@@ -32,17 +35,18 @@ end
 local found, examined, offset, chunk = {}, 0, 0, 256
 local last_score, exhausted = nil, false
 while #found < limit and examined < budget do
-  local batch = redis.call('ZREVRANGEBYSCORE', KEYS[1], max, min, 'WITHSCORES', 'LIMIT', offset,
-    chunk)
+  local batch = redis.call(walk, KEYS[1], start, stop, 'WITHSCORES', 'LIMIT', offset, chunk)
   local fresh = 0
   for i = 1, #batch, 2 do
     local id, score = batch[i], batch[i + 1]
-    -- equal scores come in descending member order: ids >= the cursor were already seen
-    if not (after ~= '' and tonumber(score) == tonumber(max) and id >= after) then
+    -- equal scores come in walk order of members: ids up to the cursor were already seen
+    local seen = after ~= '' and tonumber(score) == tonumber(start)
+      and ((not asc and id >= after) or (asc and id <= after))
+    if not seen then
       fresh = fresh + 1
       examined = examined + 1
       if matches(id) then table.insert(found, id) end
-      max, after, last_score = score, id, score
+      start, after, last_score = score, id, score
       if #found >= limit or examined >= budget then break end
     end
   end

@@ -121,6 +121,14 @@ def test_equal_admission_times_page_without_loss_or_repeat(store, search):
         if cursor is None:
             break
     assert everything == [f"id{i:03d}" for i in reversed(range(600))]
+    oldest_first, cursor = [], None
+    while True:
+        found, cursor, _ = search.scan_ids(SearchFilter(), cursor=cursor, limit=70,
+                                           oldest_first=True)  # fmt: skip
+        oldest_first.extend(found)
+        if cursor is None:
+            break
+    assert oldest_first == [f"id{i:03d}" for i in range(600)]
 
 
 @pytest.mark.parametrize(
