@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import HTTPException
@@ -99,6 +100,40 @@ def discard(state: AppState, command_id: str, *, actor: str, why: str) -> None:
     """Discard one dead letter for good."""
     with http_errors():
         DeadLetters(state.store).discard(command_id, actor=actor, why=why)
+
+
+@dataclass(frozen=True)
+class EachDone:
+    """What a selection action did: ``(id, new state)`` done, ``(id, why not)`` refused."""
+
+    done: list[tuple[str, str]]
+    refused: list[tuple[str, str]]
+
+
+def act_on_each(
+    state: AppState, command_ids: list[str], *, discard: bool, actor: str, why: str
+) -> EachDone:
+    """Replay (or discard) each dead letter on its own, audited one by one as a single action.
+
+    A selection is one page at most, so the per-item path serves it (a bulk run is for a
+    filter's every match); one that is no longer dead is refused and the rest go on.
+    """
+    dead = DeadLetters(state.store)
+    done: list[tuple[str, str]] = []
+    refused: list[tuple[str, str]] = []
+    for command_id in command_ids:
+        try:
+            if discard:
+                dead.discard(command_id, actor=actor, why=why)
+                done.append((command_id, "discarded"))
+            else:
+                done.append((command_id, str(dead.replay(command_id, actor=actor, why=why))))
+        except NotADeadLetter as exc:
+            refused.append((command_id, str(exc)))
+    queued = [command_id for command_id, now in done if now == CommandState.QUEUED]
+    if queued:
+        send_or_defer(state.store, state.publish, queued)
+    return EachDone(done, refused)
 
 
 def plan_run(

@@ -15,6 +15,7 @@ from web import (
     bulk_batch_pages,
     bulk_upload_pages,
     charts,
+    dead_actions,
     dead_pages,
     live,
     metrics,
@@ -31,14 +32,15 @@ from web import (
 from web.render import HERE, SECURITY_HEADERS
 
 router = APIRouter(tags=["dashboard"])
-for module in (signin, overview, search_pages, dead_pages, run_pages, audit_page, quarantine_page,
-               webhook_page, operator_api, webhook_api, metrics, live, workers_page,
-               charts, bulk_upload_pages, bulk_batch_pages):  # fmt: skip
+for module in (signin, overview, search_pages, dead_pages, dead_actions, run_pages, audit_page,
+               quarantine_page, webhook_page, operator_api, webhook_api, metrics, live,
+               workers_page, charts, bulk_upload_pages, bulk_batch_pages):  # fmt: skip
     router.include_router(module.router)
 
 STATIC = {"app.css": "text/css", "app.js": "text/javascript", "docs.js": "text/javascript",
           "live.js": "text/javascript",
-          "bulk.js": "text/javascript", "bulk.css": "text/css"}  # fmt: skip
+          "bulk.js": "text/javascript", "bulk.css": "text/css",
+          "dead_letters.js": "text/javascript", "dead_letters.css": "text/css"}  # fmt: skip
 
 
 @router.get("/static/{name}", include_in_schema=False)

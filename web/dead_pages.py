@@ -1,23 +1,53 @@
-"""The dead-letter page and its per-item actions: replay, edit-and-replay, discard."""
+"""The dead-letter page (filter, totals, sort, selection) and its table body for live refresh."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
 
-from store.search import with_state
+from store.dead_listing import GROUPS, DeadSort, DeadTotals, dead_page, dead_totals
+from store.search import SearchFilter, SearchPage, with_state
 from web import actions
 from web.auth import Principal
 from web.filters import CHOICES, form_filter, query_without_cursor
-from web.guards import form_operator, page_user
-from web.render import redirect, render
+from web.guards import page_user
+from web.render import render
 from web.state import AppState, app_state
 
 router = APIRouter(include_in_schema=False)
-Why = Annotated[str, Form(min_length=1, max_length=500)]
+PAGE_SIZE = 50
+Cursor = Annotated[str | None, Query(max_length=200)]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the filter, sort and cursor of a request select."""
+
+    where: SearchFilter
+    sort: DeadSort
+    problems: list[str]
+    page: SearchPage | None
+
+
+def listing(request: Request, state: AppState, cursor: str | None) -> Listing:
+    """The dead letters a request's query string asks for (none when it has problems)."""
+    where, problems = form_filter(request.query_params)
+    where = with_state(where, "dead")
+    asked = request.query_params.get("sort") or DeadSort.NEWEST
+    sort = DeadSort(asked) if asked in set(DeadSort) else DeadSort.NEWEST
+    if asked != sort:
+        problems.append(f"sort: {asked!r} is not one of {', '.join(DeadSort)}")
+    page = None
+    if not problems:
+        with actions.http_errors():
+            search = actions.search_of(state)
+            page = dead_page(search, where, sort, cursor=cursor, limit=PAGE_SIZE)
+    return Listing(where, sort, problems, page)
 
 
 @router.get("/dead-letters", response_class=HTMLResponse)
@@ -25,79 +55,52 @@ def dead_letters_page(
     request: Request,
     state: Annotated[AppState, Depends(app_state)],
     user: Annotated[Principal, Depends(page_user)],
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Cursor = None,
 ) -> HTMLResponse:
-    """Dead letters matching the filter, newest death first, 50 a page."""
-    where, problems = form_filter(request.query_params)
-    where = with_state(where, "dead")
-    page = None
-    if not problems:
-        with actions.http_errors():
-            page = actions.search_of(state).page(where, cursor=cursor, limit=50)
+    """Dead letters matching the filter in the chosen order, 50 a page, with totals."""
+    found = listing(request, state, cursor)
+    totals = dead_totals(state.store.client, found.where)
+    params = request.query_params
+    filter_query = urlencode(
+        [(k, v) for k, v in params.items() if k not in ("cursor", "sort") and v]
+    )
     return render(
-        request, "dead_letters.html", user, where=where, problems=problems, page=page,
-        choices=CHOICES, query=query_without_cursor(request.query_params),
+        request, "dead_letters.html", user, where=found.where, problems=found.problems,
+        page=found.page, choices=CHOICES, sort=str(found.sort), totals=totals,
+        facets=facets(params, totals), query=query_without_cursor(params),
+        filter_query=filter_query, sort_query=filter_query,
+        back=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     )  # fmt: skip
 
 
-def _command_url(command_id: str) -> str:
-    return f"/commands/{command_id}"
-
-
-def _act(request: Request, command_id: str, act: Callable[[], str]) -> RedirectResponse:
-    """Run ``act`` and come back to the command page with what happened, or the error."""
-    try:
-        message = act()
-    except HTTPException as exc:
-        return redirect(request, _command_url(command_id), f"Not done: {exc.detail}")
-    return redirect(request, _command_url(command_id), str(message))
-
-
-@router.post("/dead-letters/{command_id}/replay")
-def replay(
+@router.get("/dead-letters/rows", response_class=HTMLResponse)
+def dead_letter_rows(
     request: Request,
-    command_id: str,
-    why: Why,
     state: Annotated[AppState, Depends(app_state)],
-    user: Annotated[Principal, Depends(form_operator)],
-) -> RedirectResponse:
-    """Replay one dead letter (same key; the order is read before anything is sent)."""
-    return _act(request, command_id, lambda: "Replayed: now " + actions.replay(
-        state, command_id, actor=user.name, why=why))  # fmt: skip
+    user: Annotated[Principal, Depends(page_user)],
+    cursor: Cursor = None,
+) -> HTMLResponse:
+    """The table body alone (``<tbody id="dead-letter-rows">``), same query as the page."""
+    found = listing(request, state, cursor)
+    records = found.page.records if found.page else []
+    return render(request, "_dead_rows.html", user, records=records, selectable=user.can_act)
 
 
-@router.post("/dead-letters/{command_id}/edit")
-def edit(
-    request: Request,
-    command_id: str,
-    why: Why,
-    command: Annotated[str, Form(min_length=2, max_length=100_000)],
-    state: Annotated[AppState, Depends(app_state)],
-    user: Annotated[Principal, Depends(form_operator)],
-) -> RedirectResponse:
-    """Replay one dead letter with an edited command, validated like a new submission."""
-
-    def act() -> str:
-        data = actions.parse_json_object(command)
-        return "Edited and replayed: now " + actions.edit(
-            state, command_id, data, actor=user.name, why=why
-        )
-
-    return _act(request, command_id, act)
-
-
-@router.post("/dead-letters/{command_id}/discard")
-def discard(
-    request: Request,
-    command_id: str,
-    why: Why,
-    state: Annotated[AppState, Depends(app_state)],
-    user: Annotated[Principal, Depends(form_operator)],
-) -> RedirectResponse:
-    """Discard one dead letter for good."""
-
-    def act() -> str:
-        actions.discard(state, command_id, actor=user.name, why=why)
-        return "Discarded."
-
-    return _act(request, command_id, act)
+def facets(
+    params: Mapping[str, str], totals: DeadTotals
+) -> list[tuple[str, list[tuple[str, int, str, bool]]]]:
+    """Per reason and per provider with any: the value, its count, its filter link, if chosen."""
+    given = dict(params.items())
+    out = []
+    for field, counts in (("reason", totals.by_reason), ("provider", totals.by_provider)):
+        links = []
+        for value in GROUPS[field]:
+            chosen = given.get(field) == value
+            if not counts[value] and not chosen:
+                continue
+            query = {k: v for k, v in given.items() if k not in ("cursor", field) and v}
+            if not chosen:
+                query[field] = value
+            links.append((value, counts[value], "/dead-letters?" + urlencode(query), chosen))
+        out.append((field, links))
+    return out

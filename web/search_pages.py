@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -47,12 +47,15 @@ def command_page(
     user: Annotated[Principal, Depends(page_user)],
 ) -> HTMLResponse:
     """One command: its envelope, every attempt, its lane, and its order's other commands."""
+    return render(request, "command.html", user, **command_context(state, command_id))
+
+
+def command_context(state: AppState, command_id: str) -> dict[str, Any]:
+    """What the command page shows (the edit form re-renders it to keep a refused edit)."""
     record = get_record(state, command_id)
     lane = record.envelope.command.lane
     client = state.store.client
     order = [r for r in read_records(client, state.store.order_ids(lane)) if r is not None]
     original = client.hget(keys.command(command_id), "original_envelope")
-    return render(
-        request, "command.html", user, record=record, order=order, lane=lane,
-        lane_length=len(state.store.lane_ids(lane)), original=original,
-    )  # fmt: skip
+    return {"record": record, "order": order, "lane": lane, "original": original,
+            "lane_length": len(state.store.lane_ids(lane))}  # fmt: skip

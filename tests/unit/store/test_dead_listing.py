@@ -1,4 +1,4 @@
-"""The dead-letter list's sort orders and totals on fakeredis: paged without loss, counted cheaply."""
+"""Dead-letter sort orders and totals on fakeredis: paged without loss, counted from indexes."""
 
 from __future__ import annotations
 
@@ -52,20 +52,24 @@ def walk(search: Search, where: SearchFilter, sort: DeadSort, limit: int) -> lis
         cursor = page.cursor
 
 
+def flat(pages: list[list[str]]) -> list[str]:
+    return [key for page in pages for key in page]
+
+
 def test_each_sort_pages_every_dead_letter_once_in_its_order(search, letters):
     assert walk(search, DEAD, DeadSort.NEWEST, 2) == [["e", "d"], ["c", "b"], ["a"]]
     assert walk(search, DEAD, DeadSort.OLDEST, 2) == [["a", "b"], ["c", "d"], ["e"]]
     # providers in name order (backd, shoplazza), newest first within each
-    assert sum(walk(search, DEAD, DeadSort.PROVIDER, 2), []) == ["e", "d", "a", "c", "b"]
+    assert flat(walk(search, DEAD, DeadSort.PROVIDER, 2)) == ["e", "d", "a", "c", "b"]
     # reasons in name order (auth, exhausted, not_found), newest first within each
     assert walk(search, DEAD, DeadSort.REASON, 3)[0] == ["e", "b", "d"]
-    assert sum(walk(search, DEAD, DeadSort.REASON, 1), []) == ["e", "b", "d", "c", "a"]
+    assert flat(walk(search, DEAD, DeadSort.REASON, 1)) == ["e", "b", "d", "c", "a"]
 
 
 def test_a_sort_keeps_the_filter(search, letters):
     only_backd = SearchFilter(state="dead", provider="backd")
-    assert sum(walk(search, only_backd, DeadSort.REASON, 2), []) == ["e", "d", "a"]
-    assert sum(walk(search, only_backd, DeadSort.OLDEST, 2), []) == ["a", "d", "e"]
+    assert flat(walk(search, only_backd, DeadSort.REASON, 2)) == ["e", "d", "a"]
+    assert flat(walk(search, only_backd, DeadSort.OLDEST, 2)) == ["a", "d", "e"]
     by_key = SearchFilter(state="dead", idempotency_key="c")
     assert walk(search, by_key, DeadSort.PROVIDER, 50) == [["c"]]
 

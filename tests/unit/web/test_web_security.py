@@ -51,6 +51,7 @@ def test_the_form_routes_are_the_ones_expected(client):
         "/bulk",
         "/bulk/drafts/{draft_id}/start",
         "/bulk/{batch_id}/cancel",
+        "/dead-letters/selection",
         "/dead-letters/{command_id}/discard",
         "/dead-letters/{command_id}/edit",
         "/dead-letters/{command_id}/replay",
