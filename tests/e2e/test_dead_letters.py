@@ -35,6 +35,14 @@ def test_replay_a_selection_of_three_of_five(
     expect(rows).to_have_count(5)
     expect(page.locator("#dead-totals")).to_contain_text("5 dead letters match")
     expect(page.locator("#replay-selected")).to_be_disabled()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    copy = page.locator(f"tr[data-command-id='{dead[0]}'] button.copy")
+    expect(page.locator(f"tr[data-command-id='{dead[0]}'] .short-id code")).to_have_text(
+        dead[0][:10] + "…"
+    )
+    copy.click()
+    expect(copy).to_have_text("copied")
+    assert page.evaluate("navigator.clipboard.readText()") == dead[0]
     for command_id in chosen:
         tick(page, command_id)
     expect(page.locator("#selected-count")).to_have_text("3 selected")

@@ -26,11 +26,8 @@
     });
   }
 
-  function copyText(text) {
-    if (navigator.clipboard && window.isSecureContext) {
-      return navigator.clipboard.writeText(text);
-    }
-    // plain-HTTP pages have no clipboard API: the old select-and-copy way
+  // the old select-and-copy way, for plain-HTTP pages (no clipboard API) or a refused permission
+  function legacyCopy(text) {
     const area = document.createElement("textarea");
     area.value = text;
     area.setAttribute("readonly", "");
@@ -40,7 +37,17 @@
     area.select();
     const ok = document.execCommand("copy");
     area.remove();
-    return ok ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+    return ok;
+  }
+
+  function copyText(text) {
+    const fallback = function () {
+      if (!legacyCopy(text)) throw new Error("copy refused");
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).catch(fallback);
+    }
+    return Promise.resolve().then(fallback);
   }
 
   function showCopyButtons(root) {
