@@ -72,6 +72,7 @@ def test_select_all_then_discard_asks_for_confirmation(
     expect(page.locator("#selected-count")).to_have_text("2 selected")
     page.click("#discard-selected")
     expect(page.locator("h1")).to_have_text("Discard 2 dead letters?")
+    shot(page, "dead-letters-confirm-discard")
     assert [settled(i).state for i in dead] == [CommandState.DEAD] * 2  # nothing yet
     page.click("#confirm-form button[type=submit]")  # no reason yet: the browser asks for one
     assert [settled(i).state for i in dead] == [CommandState.DEAD] * 2
@@ -99,6 +100,7 @@ def test_a_refused_edit_shows_an_error_and_keeps_the_text(
     expect(page.locator(".flash")).to_have_count(0)
     assert page.input_value("#edit-form textarea") == typed
     assert page.input_value("#edit-form input[name=why]") == "fix the note"
+    shot(page, "dead-letters-edit-refused")
     assert settled(dead).state is CommandState.DEAD
 
 
