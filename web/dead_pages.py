@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from providers.errors import OrderCmdError
 from store.dead_listing import GROUPS, DeadSort, DeadTotals, dead_page, dead_totals
 from store.search import SearchFilter, SearchPage, with_state
 from web import actions
@@ -44,9 +45,11 @@ def listing(request: Request, state: AppState, cursor: str | None) -> Listing:
         problems.append(f"sort: {asked!r} is not one of {', '.join(DeadSort)}")
     page = None
     if not problems:
-        with actions.http_errors():
+        try:
             search = actions.search_of(state)
             page = dead_page(search, where, sort, cursor=cursor, limit=PAGE_SIZE)
+        except OrderCmdError as exc:  # a cursor from elsewhere: said on the page, not as JSON
+            problems.append(str(exc))
     return Listing(where, sort, problems, page)
 
 

@@ -75,6 +75,8 @@ def test_sorts_by_death_either_way_and_by_provider_or_reason(client, store):
     assert by_provider == [made[4], made[3], made[1], made[0], made[2]]  # backd, then shoplazza
     by_reason = listed(client.get("/dead-letters?sort=reason").text)
     assert by_reason == [made[3], made[2], made[4], made[1], made[0]]  # auth, exhausted, not_found
+    foreign = client.get("/dead-letters?sort=provider&cursor=7:x")
+    assert "is not one this listing handed out" in foreign.text
     bad = client.get("/dead-letters?sort=attempts")
     assert "sort: &#39;attempts&#39; is not one of" in bad.text
     assert listed(bad.text) == []
