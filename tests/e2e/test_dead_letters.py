@@ -126,3 +126,26 @@ def test_the_list_fits_a_375_px_screen(
         shot(page, "dead-letters-375")
     finally:
         context.close()
+
+
+def test_select_and_discard_work_without_javascript(
+    browser: Browser, web_url, sandbox, producer, start_worker, settled
+):
+    start_worker(pool="threads")
+    dead = [not_found_letter(producer, settled, f"2005-0000000{i}") for i in range(2)]
+    context = browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        sign_in(page, web_url)
+        page.goto(f"{web_url}/dead-letters?reason=not_found")
+        expect(page.locator("#select-all")).to_be_hidden()  # needs JS; the boxes do not
+        tick(page, dead[1])
+        page.click("#discard-selected")
+        expect(page.locator("h1")).to_have_text("Discard 1 dead letter?")
+        page.fill("#confirm-form input[name=why]", "a duplicate")
+        page.click("#confirm-form button[type=submit]")
+        expect(page.locator(".flash")).to_have_text("Discarded 1 of 1.")
+        assert [settled(i).state for i in dead] == [CommandState.DEAD, CommandState.DISCARDED]
+    finally:
+        context.close()
