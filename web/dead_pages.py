@@ -1,4 +1,4 @@
-"""The dead-letter page (filter, totals, sort, selection) and its table body for live refresh."""
+"""The dead-letter page: filter, totals per filter, sort orders, and the selection form."""
 
 from __future__ import annotations
 
@@ -74,19 +74,6 @@ def dead_letters_page(
         filter_query=filter_query, sort_query=filter_query,
         back=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     )  # fmt: skip
-
-
-@router.get("/dead-letters/rows", response_class=HTMLResponse)
-def dead_letter_rows(
-    request: Request,
-    state: Annotated[AppState, Depends(app_state)],
-    user: Annotated[Principal, Depends(page_user)],
-    cursor: Cursor = None,
-) -> HTMLResponse:
-    """The table body alone (``<tbody id="dead-letter-rows">``), same query as the page."""
-    found = listing(request, state, cursor)
-    records = found.page.records if found.page else []
-    return render(request, "_dead_rows.html", user, records=records, selectable=user.can_act)
 
 
 def facets(

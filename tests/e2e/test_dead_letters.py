@@ -98,6 +98,8 @@ def test_a_refused_edit_shows_an_error_and_keeps_the_text(
     expect(alert).to_contain_text("Not edited: command: not JSON")
     expect(alert).to_have_class("error")
     expect(page.locator(".flash")).to_have_count(0)
+    expect(page).to_have_url(f"{web_url}/commands/{dead}")  # not the form's POST address
+    expect(page.locator(".live")).not_to_have_attribute("data-live-state", "stale")
     assert page.input_value("#edit-form textarea") == typed
     assert page.input_value("#edit-form input[name=why]") == "fix the note"
     shot(page, "dead-letters-edit-refused")
@@ -149,3 +151,22 @@ def test_select_and_discard_work_without_javascript(
         assert [settled(i).state for i in dead] == [CommandState.DEAD, CommandState.DISCARDED]
     finally:
         context.close()
+
+
+def test_rows_a_live_refresh_brings_are_decorated_too(
+    page, web_url, sandbox, producer, start_worker, settled
+):
+    start_worker(pool="threads")
+    not_found_letter(producer, settled, "2006-00000001")
+    sign_in(page, web_url)
+    page.goto(f"{web_url}/dead-letters")
+    rows = page.locator("#dead-letter-rows tr[data-command-id]")
+    expect(rows).to_have_count(1)
+    newer = not_found_letter(producer, settled, "2006-00000002")  # arrives while the page is open
+    expect(rows).to_have_count(2)
+    expect(page.locator("#dead-letter-rows .local-time")).to_have_count(2)
+    expect(page.locator(f"tr[data-command-id='{newer}'] button.copy")).to_be_visible()
+    tick(page, newer)
+    expect(page.locator("#selected-count")).to_have_text("1 selected")
+    page.check("#select-all")
+    expect(page.locator("#selected-count")).to_have_text("2 selected")

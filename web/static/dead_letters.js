@@ -63,11 +63,12 @@
     ).finally(function () { setTimeout(function () { button.textContent = "copy"; }, 1500); });
   });
 
-  const form = document.getElementById("selection-form");
   function boxes() {
     return Array.from(document.querySelectorAll("input[type=checkbox][name=ids][form=selection-form]"));
   }
+
   function updateSelection() {
+    const form = document.getElementById("selection-form");
     if (!form) return;
     const all = boxes();
     const n = all.filter(function (b) { return b.checked; }).length;
@@ -77,29 +78,33 @@
     form.querySelectorAll("button[name=action]").forEach(function (b) { b.disabled = n === 0; });
     const every = document.getElementById("select-all");
     if (every) {
+      every.hidden = false;
       every.checked = all.length > 0 && n === all.length;
       every.indeterminate = n > 0 && n < all.length;
     }
   }
-  if (form) {
-    const every = document.getElementById("select-all");
-    if (every) {
-      every.hidden = false;
-      every.addEventListener("change", function () {
-        boxes().forEach(function (b) { b.checked = every.checked; });
-        updateSelection();
-      });
-    }
-    document.addEventListener("change", function (event) {
-      if (event.target.matches("input[name=ids][form=selection-form]")) updateSelection();
-    });
-  }
 
-  // a live refresh that re-renders the table body can call this to decorate the new rows
-  window.ordercmdDeadLetters = function (root) {
-    showLocalTimes(root || document);
-    showCopyButtons(root || document);
+  // delegated, so rows and the header swapped in by a live refresh (live.js) keep working
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "select-all") {
+      boxes().forEach(function (b) { b.checked = event.target.checked; });
+    }
+    if (event.target.id === "select-all" || event.target.matches("input[name=ids][form=selection-form]")) {
+      updateSelection();
+    }
+  });
+
+  // a refused edit is rendered at its form's POST address: name the command page instead, so a
+  // reload or a live refresh asks for the page (the kept text stays until the command changes)
+  const edit = document.getElementById("edit-form");
+  const home = edit && edit.getAttribute("data-command-url");
+  if (home && location.pathname !== home) history.replaceState(null, "", home);
+
+  function decorate(root) {
+    showLocalTimes(root);
+    showCopyButtons(root);
     updateSelection();
-  };
-  window.ordercmdDeadLetters(document);
+  }
+  document.addEventListener("live:updated", function () { decorate(document); });
+  decorate(document);
 })();

@@ -82,16 +82,6 @@ def test_sorts_by_death_either_way_and_by_provider_or_reason(client, store):
     assert listed(bad.text) == []
 
 
-def test_the_rows_alone_render_for_a_live_refresh(client, store):
-    made = five_dead(store)
-    sign_in(client)
-    rows = client.get("/dead-letters/rows?reason=auth")
-    assert rows.text.lstrip().startswith("{#") is False
-    assert '<tbody id="dead-letter-rows">' in rows.text
-    assert listed(rows.text) == [made[3], made[2]]
-    assert "<html" not in rows.text
-
-
 def test_replaying_a_selection_replays_those_and_audits_each(client, store, published):
     made = five_dead(store)
     token = sign_in(client)
