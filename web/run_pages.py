@@ -47,7 +47,7 @@ async def plan_run(
     form = await request.form()
     where, problems = form_filter({k: str(v) for k, v in form.items()})
     if problems:
-        return redirect(request, "/runs", "Not planned: " + "; ".join(problems))
+        return redirect(request, "/runs", error="Not planned: " + "; ".join(problems))
     run = actions.plan_run(state, where, action=action, actor=user.name, why=why)
     if run.status is RunStatus.PLANNING:
         found = f"Planning: {run.total} dead letters found so far"
@@ -109,7 +109,7 @@ def start(
     try:
         actions.start_run(state, run_id, actor=user.name, rate_per_s=rate)
     except HTTPException as exc:
-        return redirect(request, f"/runs/{run_id}", f"Not started: {exc.detail}")
+        return redirect(request, f"/runs/{run_id}", error=f"Not started: {exc.detail}")
     return redirect(request, f"/runs/{run_id}", f"Started at {rate:g} per second.")
 
 

@@ -180,7 +180,8 @@ def test_a_run_still_planning_shows_progress_and_cannot_start(client, store, pub
     assert 'id="start-form"' not in page.text
     assert 'id="cancel-form"' in page.text, "a plan can be cancelled while it is filled"
     reply = client.post(f"/runs/{run.id}/start", data={"rate": "5", "csrf_token": token})
-    assert "Not started: bulk run" in client.get(reply.headers["location"]).text
+    refused = client.get(reply.headers["location"]).text
+    assert '<div class="error" role="alert">Not started: bulk run' in refused, "shown as an error"
     api = client.post(f"/api/runs/{run.id}/start", json={}, headers=bearer())
     assert api.status_code == 409
     assert "still planning" in api.text
