@@ -1,7 +1,8 @@
 """A hostile HTTP proxy for tests: answers status and headers at once, then trickles the body.
 
 It sits in front of an upstream (the sandbox) or, with no upstream, answers a canned JSON body
-itself. Chosen requests get their body one byte every ``interval_s``; the rest pass at once.
+itself. Chosen requests get their body (with ``head``, their status line and headers too) one
+byte every ``interval_s``; the rest pass at once.
 Every request's span (arrival to the last byte sent or the client hanging up) is recorded, so
 a test can assert that no two requests for one order were ever open at the same time.
 """
@@ -41,6 +42,7 @@ class Proxy:
     upstream: tuple[str, int] | None
     trickle: Callable[[str, str], bool]
     interval_s: float
+    head: bool = False  # trickle the status line and headers too, not only the body
     spans: list[Span] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -78,10 +80,13 @@ class _Handler(socketserver.StreamRequestHandler):
             f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(reply)}\r\nConnection: close\r\n\r\n"
         )
-        self.connection.sendall(head.encode())
         if not span.trickled:
-            self.connection.sendall(reply)
+            self.connection.sendall(head.encode() + reply)
             return
+        if self.server.proxy.head:
+            reply = head.encode() + reply
+        else:
+            self.connection.sendall(head.encode())
         for i in range(len(reply)):
             if _hung_up(self.connection, interval_s):
                 span.hung_up = True
@@ -134,8 +139,9 @@ class TrickleProxy:
         *,
         trickle: Callable[[str, str], bool] = lambda method, path: True,
         interval_s: float = 2.0,
+        head: bool = False,
     ) -> None:
-        self.proxy = Proxy(upstream, trickle, interval_s)
+        self.proxy = Proxy(upstream, trickle, interval_s, head)
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.proxy = self.proxy
         self.port = self._server.server_address[1]

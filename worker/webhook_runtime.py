@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-import httpx
-
 from config.settings import Settings, get_settings
 from redisconn.client import redis_client
 from redisconn.urls import store_url
 from store import keys
 from store.webhooks.subscriptions import Subscriptions, UnknownSubscription
 from worker.webhook_pump import QUEUED_TTL_MS, WebhookPump
-from worker.webhooks import Sender
+from worker.webhooks import Sender, delivery_client
 
 DELIVER_TASK = "ordercmd.deliver_webhooks"
 
@@ -23,8 +21,8 @@ _runtimes: dict[int, tuple[Sender, Subscriptions]] = {}
 def build_sender(settings: Settings) -> tuple[Sender, Subscriptions]:
     """A sender and the subscriptions, on the configured store."""
     client = redis_client(store_url(settings))
-    http = httpx.Client(follow_redirects=False, headers={"accept": "*/*"})
-    return Sender(client, http, settings.webhook_policy), Subscriptions(client, settings)
+    sender = Sender(client, delivery_client(), settings.webhook_policy)
+    return sender, Subscriptions(client, settings)
 
 
 def webhook_runtime() -> tuple[Sender, Subscriptions]:

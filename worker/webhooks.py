@@ -20,6 +20,7 @@ import httpx
 import redis
 
 from config.webhooks import WebhookPolicy
+from providers.http.deadline import DeadlineTransport, deadline
 from store.clock import redis_now_ms, utcnow
 from store.outcomes import Outcome, Outcomes
 from store.webhooks.deliveries import BatchCounts, DeadDelivery, Deliveries, Lease
@@ -30,16 +31,30 @@ from worker.backoff import retry_delay_s
 USER_AGENT = "ordercmd-webhooks/0.1"
 
 
+def delivery_client() -> httpx.Client:
+    """The HTTP client deliveries use: total deadlines, no redirects followed."""
+    return httpx.Client(
+        transport=DeadlineTransport(), follow_redirects=False, headers={"accept": "*/*"}
+    )
+
+
 def post(client: httpx.Client, sub: Subscription, outcome: Outcome, timeout_s: float) -> str:
-    """Send one event, signed; '' when the receiver took it (2xx), else why not."""
+    """Send one event, signed; '' when the receiver took it (2xx), else why not.
+
+    The call ends by ``timeout_s`` whatever the receiver does (``client`` is built on
+    ``DeadlineTransport``: every socket wait is cut to one total deadline, so a receiver
+    trickling its status line or headers cannot hold the delivery past it).
+    """
     body = payload(outcome.as_dict())
     headers = sign(outcome.event_id, body, sub.signing_secrets, at=utcnow())
     headers |= {"content-type": "application/json", "user-agent": USER_AGENT}
-    timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0))
     started = time.monotonic()
     try:
         # streamed and never read: the answer's status is all a delivery needs
-        with client.stream("POST", sub.url, content=body, headers=headers, timeout=timeout) as r:
+        with (
+            deadline(timeout_s),
+            client.stream("POST", sub.url, content=body, headers=headers, timeout=timeout_s) as r,
+        ):
             status = r.status_code
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__} after {time.monotonic() - started:.1f} s"
