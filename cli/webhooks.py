@@ -50,15 +50,21 @@ def list_(as_json: bool) -> None:
 @click.option("--event", "events", multiple=True, type=click.Choice(EVENT_KINDS), required=True)
 @click.option("--provider", help="Only this provider's commands.")
 @click.option("--account", help="Only this account's commands.")
+@click.option("--producer", help="Only the commands this producer submitted (default: all).")
 @json_option
 @readable_errors
 def add(
-    url: str, events: tuple[str, ...], provider: str | None, account: str | None, as_json: bool
+    url: str,
+    events: tuple[str, ...],
+    provider: str | None,
+    account: str | None,
+    producer: str | None,
+    as_json: bool,
 ) -> None:
     """Subscribe URL to outcome events; prints its id and its secret (once)."""
     with opened_store() as (settings, store):
         sub, secret = Subscriptions(store.client, settings).create(
-            url, events, provider=provider, account=account
+            url, events, provider=provider, account=account, producer=producer
         )
     if as_json:
         print_json(sub.public() | {"secret": secret})

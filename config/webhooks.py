@@ -72,6 +72,21 @@ def check_webhook_url(url: str) -> str:
     return url.strip()
 
 
+class InvalidProducerName(ConfigError):
+    """A subscription's producer is not a producer's name."""
+
+
+def check_producer_name(name: str | None) -> str | None:
+    """The name (None: every producer) if it can be a producer's.
+
+    Raises:
+        InvalidProducerName: it is not letters, digits, ``_.-`` (at most 64).
+    """
+    if name is not None and not NAME_PATTERN.fullmatch(name):
+        raise InvalidProducerName(f"producer {name!r}: letters, digits, _ . - only (at most 64)")
+    return name
+
+
 def check_event_kinds(kinds: list[str]) -> list[str]:
     """The kinds if each is an outcome event kind (``EVENT_KINDS``).
 
@@ -95,6 +110,9 @@ class WebhookSubscription(BaseModel):
     events: list[str] = Field(default_factory=lambda: list(EVENT_KINDS[:4]))
     provider: str | None = None
     account: str | None = None
+    # the producer (web.producers.<name>, or a Python Producer's name) whose commands it gets;
+    # None: every command's
+    producer: str | None = Field(default=None, pattern=f"^{NAME_PATTERN.pattern}$")
 
     @field_validator("url")
     @classmethod

@@ -45,10 +45,13 @@ class Submission:
 class Producer:
     """Submits commands to one store and broker."""
 
-    def __init__(self, settings: Settings, store: CommandStore, publish: Publish) -> None:
+    def __init__(
+        self, settings: Settings, store: CommandStore, publish: Publish, *, name: str | None = None
+    ) -> None:
         self.settings = settings
         self.store = store
         self.publish = publish
+        self.name = name  # recorded on every command it submits: its webhooks get the outcomes
 
     def envelope(
         self,
@@ -57,8 +60,11 @@ class Producer:
         idempotency_key: str | None = None,
         source: str = "api",
         batch_id: str | None = None,
+        producer: str | None = None,
     ) -> CommandEnvelope:
         """Validate one input into an envelope without admitting it.
+
+        ``producer`` names who submits it (default: this producer's ``name``).
 
         Raises:
             InvalidSubmission: the input is refused; the error names each bad field.
@@ -71,6 +77,7 @@ class Producer:
             submitted_at=utcnow(),
             source=source,
             batch_id=batch_id,
+            producer=producer or self.name,
         )
 
     def submit(

@@ -81,6 +81,7 @@ def to_envelope(
     submitted_at: datetime,
     source: str,
     batch_id: str | None = None,
+    producer: str | None = None,
 ) -> CommandEnvelope:
     """The envelope for ``command``; the key is derived from content when none is given.
 
@@ -94,6 +95,7 @@ def to_envelope(
             submitted_at=submitted_at,
             source=source,
             batch_id=batch_id,
+            producer=producer,
         )
     except ValidationError as exc:
         raise InvalidSubmission(problems_of(exc)) from None

@@ -1,4 +1,4 @@
-"""The envelope a command travels in: idempotency key, submission time, source and batch."""
+"""The envelope a command travels in: idempotency key, submission time, source, batch, producer."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from schemas.commands import CancelOrder, Command, RefundOrder, UpdateOrder
 
 IdempotencyKey = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[\x21-\x7e]+$")]
 Source = Annotated[str, Field(pattern=r"^(api|http|replay|stream|bulk:[A-Za-z0-9._-]{1,64})$")]
+# a producer's name as the settings give it (web.producers.<name>, webhooks' producer)
+ProducerName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 
 
 class CommandEnvelope(BaseModel):
@@ -24,6 +26,8 @@ class CommandEnvelope(BaseModel):
     submitted_at: AwareDatetime
     source: Source = "api"
     batch_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] | None = None
+    # who submitted it (the API key's producer): its webhooks get the command's outcomes
+    producer: ProducerName | None = None
 
     def fingerprint(self) -> str:
         """Digest of the command's canonical content: same content, same fingerprint."""

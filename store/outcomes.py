@@ -62,6 +62,7 @@ class Outcome:
     attempts: int  # provider attempts recorded so far
     message: str
     at_ms: int
+    producer: str = ""  # who submitted the command ('' for operators and unnamed producers)
 
     @classmethod
     def of(cls, entry_id: str, fields: Mapping[str, str]) -> Outcome:
@@ -80,6 +81,7 @@ class Outcome:
             attempts=int(fields.get("attempts", 0)),
             message=fields.get("message", ""),
             at_ms=int(fields["at_ms"]),
+            producer=fields.get("producer", ""),
         )
 
     @property

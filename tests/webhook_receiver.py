@@ -16,6 +16,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at_s: float = 0.0  # epoch seconds it arrived
+    path: str = ""
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 status = receiver.status
-                seen = Received(dict(self.headers.items()), body, time.time())
+                seen = Received(dict(self.headers.items()), body, time.time(), self.path)
                 (receiver.requests if status < 300 else receiver.refused).append(seen)
                 self.send_response(status)
                 self.send_header("content-length", "0")

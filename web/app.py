@@ -12,7 +12,7 @@ from producer import Producer
 from store.clock import utcnow
 from store.command_store import CommandStore
 from store.dispatching import Publish
-from web import dashboard, docs, health, intake
+from web import dashboard, docs, health, intake, webhook_producer_api
 from web.auth import limit_hashes
 from web.sessions import SessionMiddleware, SessionStore
 from web.state import AppState
@@ -37,6 +37,7 @@ def create_app(
     limit_hashes(web.keys.concurrent_hashes)
     app.include_router(health.router)
     app.include_router(intake.router)
+    app.include_router(webhook_producer_api.router)
     app.include_router(dashboard.router)
     app.include_router(docs.router)
     sessions = SessionStore(store.client, web.session, clock)

@@ -100,7 +100,9 @@ def submit_command(
         raise IntakeError(
             422, [("idempotency_key", "differs from the Idempotency-Key header; send one")]
         )
-    envelope = _envelopes(state.producer, [body], header_key=idempotency_key, indexed=False)[0]
+    envelope = _envelopes(
+        state.producer, [body], producer, header_key=idempotency_key, indexed=False
+    )[0]
     submission = state.producer.admit([envelope])[0]
     if submission.admitted is Admitted.CONFLICT:
         reason = f"{envelope.idempotency_key!r} was used before for a different command"
@@ -134,7 +136,7 @@ def submit_batch(
     Items whose key was used before for other content come back with status ``conflict``
     (nothing admitted for them); the others are admitted.
     """
-    envelopes = _envelopes(state.producer, body.commands, header_key=None, indexed=True)
+    envelopes = _envelopes(state.producer, body.commands, producer, header_key=None, indexed=True)
     submissions = state.producer.admit(envelopes)
     results = [
         ItemResult(
@@ -174,6 +176,7 @@ async def command_status(
 def _envelopes(
     producer: Producer,
     bodies: list[CancelBody | UpdateBody | RefundBody],
+    name: str,
     *,
     header_key: str | None,
     indexed: bool,
@@ -189,6 +192,7 @@ def _envelopes(
                 command_input(body),
                 idempotency_key=body.idempotency_key or header_key,
                 source="http",
+                producer=name,
             )
         except InvalidSubmission as exc:
             problems += [(f"{where}{field}", reason) for field, reason in exc.problems]

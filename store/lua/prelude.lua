@@ -136,7 +136,10 @@ local function emit_outcome(stream, maxlen, cmd_key, id, event, reason)
   local f = redis.call('HMGET', cmd_key, 'envelope', 'state', 'last_message')
   local e = cjson.decode(f[1])
   local c = e['command']
+  local producer = e['producer']
+  if type(producer) ~= 'string' then producer = '' end
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'event', event, 'id', id,
+    'producer', producer,
     'key', e['idempotency_key'], 'provider', c['provider'], 'account', c['account'],
     'order_id', c['order_id'], 'kind', c['kind'], 'state', f[2], 'reason', reason or '',
     'attempts', redis.call('LLEN', cmd_key .. ':attempts'), 'message', f[3] or '',

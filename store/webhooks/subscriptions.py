@@ -1,4 +1,8 @@
-"""Webhook subscriptions: those named in the settings and those made through the operator API.
+"""Webhook subscriptions: those named in the settings and those made through the APIs.
+
+A subscription belongs to a producer (the API key identity that submitted the commands): it gets
+the outcomes of that producer's commands only. One without a producer is an operator's and gets
+every command's.
 
 An API subscription is stored in Redis with its signing secrets; the secret is shown once, when
 it is made or rotated, and never read back out by any listing. A rotation keeps the old secret
@@ -15,7 +19,12 @@ from dataclasses import dataclass, field
 import redis
 
 from config.settings import Settings
-from config.webhooks import WebhookSubscription, check_event_kinds, check_webhook_url
+from config.webhooks import (
+    WebhookSubscription,
+    check_event_kinds,
+    check_producer_name,
+    check_webhook_url,
+)
 from providers.errors import OrderCmdError
 from store import keys
 from store.clock import redis_now_ms, utcnow
@@ -39,6 +48,7 @@ class Subscription:
     events: frozenset[str]
     provider: str | None = None
     account: str | None = None
+    producer: str | None = None  # whose commands; None: every producer's (an operator's)
     source: str = "api"  # or "settings"
     created_ms: int = 0
     signing_secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -47,6 +57,7 @@ class Subscription:
         """Whether the subscription wants this event."""
         return (
             outcome.event in self.events
+            and self.producer in (None, outcome.producer)
             and self.provider in (None, outcome.provider)
             and self.account in (None, outcome.account)
         )
@@ -59,6 +70,7 @@ class Subscription:
             "events": sorted(self.events),
             "provider": self.provider,
             "account": self.account,
+            "producer": self.producer,
             "source": self.source,
             "created_ms": self.created_ms,
             "secrets_signing": len(self.signing_secrets),
@@ -74,6 +86,7 @@ def from_settings(name: str, sub: WebhookSubscription) -> Subscription:
         events=frozenset(sub.events),
         provider=sub.provider,
         account=sub.account,
+        producer=sub.producer,
         source="settings",
         signing_secrets=tuple(s.get_secret_value() for s in signing),
     )
@@ -94,6 +107,10 @@ class Subscriptions:
             pipe.hgetall(keys.webhook(sub_id))
         stored = [_stored(fields) for fields in pipe.execute() if fields]
         return self.configured + [s for s in stored if s is not None]
+
+    def of_producer(self, producer: str) -> list[Subscription]:
+        """The subscriptions that belong to ``producer``."""
+        return [s for s in self.all() if s.producer == producer]
 
     def get(self, sub_id: str) -> Subscription:
         """One subscription.
@@ -116,17 +133,22 @@ class Subscriptions:
         *,
         provider: str | None = None,
         account: str | None = None,
+        producer: str | None = None,
     ) -> tuple[Subscription, str]:
         """Store a new subscription; it gets the events from now on.
+
+        ``producer`` limits it to that producer's commands (None: every command's).
 
         Returns:
             The subscription and its secret: shown this once, never read back.
 
         Raises:
             InvalidWebhookUrl: the URL is refused (credentials or a secret in it, not https).
+            InvalidProducerName: ``producer`` cannot be a producer's name.
             ConfigError: an unknown event kind.
         """
         url = check_webhook_url(url)
+        producer = check_producer_name(producer or None)
         kinds = check_event_kinds(sorted(set(events)))
         sub_id = API_PREFIX + uuid.uuid4().hex[:16]
         secret = new_secret()
@@ -134,7 +156,7 @@ class Subscriptions:
         pipe = self.client.pipeline(transaction=True)
         pipe.hset(keys.webhook(sub_id), mapping={
             "id": sub_id, "url": url, "events": ",".join(kinds), "provider": provider or "",
-            "account": account or "", "created_ms": now_ms,
+            "account": account or "", "producer": producer or "", "created_ms": now_ms,
             "secrets": json.dumps([{"secret": secret, "until_ms": None}]),
         })  # fmt: skip
         pipe.hset(keys.webhook_state(sub_id), "cursor", Outcomes(self.client).last_id())
@@ -193,6 +215,7 @@ def _stored(fields: Mapping[str, str]) -> Subscription | None:
         events=frozenset(fields["events"].split(",")),
         provider=fields.get("provider") or None,
         account=fields.get("account") or None,
+        producer=fields.get("producer") or None,
         source="api",
         created_ms=int(fields.get("created_ms", 0)),
         signing_secrets=tuple(s for s, _ in live),

@@ -56,3 +56,11 @@ def test_dead_deliveries_are_listed_and_replayed_once(run, store):
     )
     assert run("webhooks", "replay").output.strip() == "replayed 0 deliveries"
     assert run("webhooks", "new-secret").output.startswith("whsec_")
+
+
+def test_a_subscription_for_one_producer_and_a_bad_producer_name(run):
+    added = run("webhooks", "add", HOOK, "--event", "dead", "--producer", "shop-events", "--json")
+    assert json.loads(added.output)["producer"] == "shop-events"
+    refused = run("webhooks", "add", HOOK, "--event", "dead", "--producer", "shop events")
+    assert refused.exit_code == 1
+    assert refused.output.startswith("Error: producer 'shop events': letters, digits")

@@ -8,7 +8,7 @@ from config.settings import load_settings
 from config.webhooks import InvalidWebhookUrl, check_webhook_url
 from providers.errors import ConfigError
 from store.webhooks.signing import new_secret
-from store.webhooks.subscriptions import Subscriptions
+from store.webhooks.subscriptions import Subscriptions, from_settings
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,15 @@ def test_the_api_refuses_a_bad_subscription_before_storing_it(redis_client):
     with pytest.raises(ConfigError):
         subs.create("https://hooks.example.com/in", ["nope"])
     assert subs.all() == []
+
+
+def test_a_settings_subscription_names_its_producer_and_gets_only_its_commands(monkeypatch):
+    monkeypatch.setenv("ORDERCMD_WEBHOOKS__SHOP__URL", "https://hooks.example.com/in")
+    monkeypatch.setenv("ORDERCMD_WEBHOOKS__SHOP__SECRET", new_secret())
+    monkeypatch.setenv("ORDERCMD_WEBHOOKS__SHOP__PRODUCER", "shop events")
+    with pytest.raises(ConfigError, match=r"webhooks\.shop\.producer"):
+        load_settings()
+    monkeypatch.setenv("ORDERCMD_WEBHOOKS__SHOP__PRODUCER", "shop-events")
+    sub = from_settings("shop", load_settings().webhooks["shop"])
+    assert sub.producer == "shop-events"
+    assert sub.public()["producer"] == "shop-events"
