@@ -88,6 +88,7 @@ class DeadFilter:
     subscription_id: str | None = None
     event: str | None = None
     command_id: str | None = None
+    event_id: str | None = None  # one delivery (with its subscription)
 
     def matches(self, dead: DeadDelivery) -> bool:
         """Whether ``dead`` passes every given field."""
@@ -95,7 +96,12 @@ class DeadFilter:
             self.subscription_id in (None, dead.subscription_id)
             and self.event in (None, str(dead.event.event))
             and self.command_id in (None, dead.event.command_id)
+            and self.event_id in (None, dead.event.event_id)
         )
+
+    def __str__(self) -> str:
+        given = [f"{k}={v}" for k, v in vars(self).items() if v is not None]
+        return "where " + " ".join(given) if given else "(all)"
 
 
 def outcome_of(data: dict[str, Any]) -> Outcome:

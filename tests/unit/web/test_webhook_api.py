@@ -102,5 +102,5 @@ def test_the_webhooks_page_shows_a_disabled_endpoint_and_no_secret(client):
     page = client.get("/webhooks")
     assert page.status_code == 200
     assert f'data-subscription-id="{sub_id}"' in page.text
-    assert "disabled</strong>: gone" in page.text
+    assert "Disabled: gone" in page.text
     assert made.json()["secret"] not in page.text

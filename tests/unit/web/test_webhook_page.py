@@ -1,0 +1,138 @@
+"""The webhooks page's forms: subscribe, rotate, disable, enable, delete, replay deliveries.
+
+The secret is shown once; replay takes one, a filter or a dry run; operators only, CSRF, and
+every change audited with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from starlette.testclient import TestClient
+
+from schemas import CommandState
+from store import keys
+from store.command_store import Claim, CommandStore
+from store.outcomes import Outcomes
+from store.webhooks.deliveries import DeadDelivery, Deliveries
+from tests.factories import make_envelope
+from tests.unit.web.test_web_app import sign_in, web_settings
+from web import create_app
+
+HOOK = "https://hooks.example.com/ordercmd"
+
+
+@pytest.fixture
+def client(store: CommandStore) -> TestClient:
+    return TestClient(create_app(web_settings(), store, lambda ids: None), follow_redirects=False)
+
+
+def flash(client: TestClient) -> str:
+    page = client.get("/webhooks").text
+    found = re.search(r'<div class="flash" role="status">([^<]*)</div>', page)
+    return found.group(1) if found else ""
+
+
+def subscribe(client: TestClient, csrf: str, url: str = HOOK) -> tuple[str, str]:
+    reply = client.post("/webhooks", data={"csrf_token": csrf, "url": url,
+                                           "events": ["succeeded", "dead"]})  # fmt: skip
+    assert reply.status_code == 200, reply.text
+    sub_id = re.search(r"Subscribed <code>(wh_[0-9a-f]+)</code>", reply.text).group(1)
+    secret = re.search(r'<pre id="webhook-secret">(whsec_[^<]+)</pre>', reply.text).group(1)
+    return sub_id, secret
+
+
+def audit(store: CommandStore) -> list[tuple[str, str]]:
+    return [(e["action"], e["why"]) for _, e in store.client.xrange(keys.audit())]
+
+
+def test_subscribe_shows_the_secret_once_and_refuses_a_secret_in_the_url(client, store):
+    csrf = sign_in(client)
+    sub_id, secret = subscribe(client, csrf)
+    page = client.get("/webhooks")
+    assert f'data-subscription-id="{sub_id}"' in page.text
+    assert secret not in page.text
+    assert secret not in str(store.client.xrange(keys.audit()))
+    refused = client.post("/webhooks", data={"csrf_token": csrf, "url": f"{HOOK}?token=abc",
+                                             "events": ["dead"]})  # fmt: skip
+    assert refused.status_code == 303
+    assert flash(client).startswith("Not done: url: a webhook URL may not carry a secret")
+    client.post("/webhooks", data={"csrf_token": csrf, "url": HOOK, "events": ["boom"]})
+    assert flash(client).startswith("Not done: events: event kinds must be some of")
+    assert store.client.zcard(keys.webhooks()) == 1
+
+
+def test_rotate_disable_enable_delete_are_audited_with_the_reason(client, store):
+    csrf = sign_in(client)
+    sub_id, old = subscribe(client, csrf)
+    rotated = client.post(f"/webhooks/{sub_id}/rotate",
+                          data={"csrf_token": csrf, "overlap_h": "2", "why": "leaked"})  # fmt: skip
+    new = re.search(r'<pre id="webhook-secret">(whsec_[^<]+)</pre>', rotated.text).group(1)
+    assert new != old
+    assert "also signs for 2.0 h" in rotated.text
+    assert "2 secrets signing" in client.get("/webhooks").text
+    client.post(f"/webhooks/{sub_id}/disable", data={"csrf_token": csrf, "why": "moving"})
+    assert flash(client) == f"Disabled {sub_id}: its events wait until it is enabled."
+    assert "Disabled: moving" in client.get("/webhooks").text
+    client.post(f"/webhooks/{sub_id}/enable", data={"csrf_token": csrf, "why": "moved"})
+    assert "0 dead deliveries replayed" in flash(client)
+    client.post(f"/webhooks/{sub_id}/delete", data={"csrf_token": csrf, "why": "done"})
+    assert flash(client) == f"Deleted {sub_id}."
+    assert [a for a, _ in audit(store)] == ["webhook_add", "webhook_rotate", "webhook_disable",
+                                            "webhook_enable", "webhook_remove"]  # fmt: skip
+    assert audit(store)[1][1].endswith(": leaked")
+    assert audit(store)[2][1] == f"{sub_id}: moving"
+    client.post(f"/webhooks/{sub_id}/delete", data={"csrf_token": csrf, "why": "again"})
+    assert flash(client) == f"Not done: no webhook subscription {sub_id}"
+
+
+def test_a_missing_reason_csrf_or_a_viewer_is_refused(client, store):
+    csrf = sign_in(client)
+    sub_id, _ = subscribe(client, csrf)
+    assert client.post(f"/webhooks/{sub_id}/disable", data={"csrf_token": csrf}).status_code == 422
+    assert client.post(f"/webhooks/{sub_id}/disable", data={"why": "x"}).status_code == 403
+    viewer = TestClient(client.app, follow_redirects=False)
+    viewer_csrf = sign_in(viewer, "vic", "pw-vic")
+    page = viewer.get("/webhooks").text
+    assert "subscribe-form" not in page
+    assert "Disable" not in page
+    refused = viewer.post(f"/webhooks/{sub_id}/disable", data={"csrf_token": viewer_csrf,
+                                                               "why": "x"})  # fmt: skip
+    assert refused.status_code == 403
+    assert "disabled" not in Deliveries(store.client).state(sub_id)
+
+
+def dead_delivery(store: CommandStore, sub_id: str, n: int) -> DeadDelivery:
+    claim = store.claim(store.admit(make_envelope(f"k-{n}", order_id=f"BO-{n}")).command_id)
+    assert isinstance(claim, Claim)
+    store.finish(claim, CommandState.SUCCEEDED, None)
+    event = Outcomes(store.client).of_command(claim.command_id)[-1]
+    dead = DeadDelivery(sub_id, event, 8, "HTTP 503", n)
+    store.client.zadd(keys.webhook_dead_letters(), {dead.member: n})
+    store.client.hset(keys.webhook_dead_letter_bodies(), dead.member, dead.body())
+    return dead
+
+
+def test_replay_one_then_a_dry_run_then_the_filter(client, store):
+    csrf = sign_in(client)
+    sub_id, _ = subscribe(client, csrf)
+    deads = [dead_delivery(store, sub_id, n) for n in range(1, 4)]
+    page = client.get("/webhooks").text
+    assert 'Dead deliveries <span class="muted">(3' in page
+    one = {"csrf_token": csrf, "subscription_id": sub_id, "event_id": deads[0].event.event_id,
+           "why": "receiver back"}  # fmt: skip
+    client.post("/webhooks/dead/replay", data=one)
+    assert flash(client).startswith("Replayed 1 dead deliveries where subscription_id=")
+    client.post("/webhooks/dead/replay", data=one)
+    assert flash(client).startswith("Replayed 0 dead deliveries")
+    dry = {"csrf_token": csrf, "subscription_id": sub_id, "dry_run": "1", "why": "count"}
+    client.post("/webhooks/dead/replay", data=dry)
+    assert flash(client).startswith("Would replay 2 dead deliveries")
+    assert len(Deliveries(store.client).dead()) == 2
+    client.post("/webhooks/dead/replay", data=dry | {"dry_run": "", "event": "succeeded"})
+    assert flash(client).startswith("Replayed 2 dead deliveries")
+    assert len(Deliveries(store.client).redeliveries(sub_id)) == 3
+    client.post("/webhooks/dead/replay", data=dry | {"event": "nope"})
+    assert flash(client).startswith("Not done: event: not one of")
+    assert [a for a, _ in audit(store)].count("webhook_replay") == 3
