@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import Any
 
 import click
 
 from cli.context import opened_store, readable_errors
+from cli.dlq import actor_option
 from cli.output import json_option, print_json
 from config.webhooks import EVENT_KINDS
+from runs.bulk_runs import Run
+from runs.delivery_runs import DeliveryRunDriver, DeliveryRuns
 from store.webhooks.deliveries import DeadFilter, Deliveries
 from store.webhooks.signing import new_secret
 from store.webhooks.subscriptions import Subscriptions
@@ -158,21 +162,94 @@ def dead(
 
 @webhooks.command()
 @with_filters
-@click.option("--dry-run", is_flag=True, help="Only count what would be replayed.")
+@click.option("--event-id", help="One delivery: its event id (with --subscription).")
+@click.option("--dry-run", is_flag=True, help="Only plan and count what would be replayed.")
+@click.option("--rate", type=click.FloatRange(0.01, 10_000), default=50.0, show_default=True,
+              help="Deliveries replayed per second (shared by every driver).")  # fmt: skip
+@click.option("--yes", is_flag=True, help="Do not ask first.")
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Drive the run here until it ends, or leave it to the workers.")  # fmt: skip
+@click.option("--why", default="", help="Why (kept in the audit log); needed unless --dry-run.")
+@actor_option
 @json_option
 @readable_errors
 def replay(
-    subscription_id: str | None, event: str | None, command_id: str | None, dry_run: bool,
-    as_json: bool,
+    subscription_id: str | None, event: str | None, command_id: str | None,
+    event_id: str | None, dry_run: bool, rate: float, yes: bool, wait: bool, why: str,
+    actor: str, as_json: bool,
 ) -> None:  # fmt: skip
-    """Deliver dead deliveries again (one by --command, or a filtered set); each once."""
-    where = DeadFilter(subscription_id, event, command_id)
+    """Deliver dead deliveries again, each once: a planned run at --rate, Ctrl-C cancels it."""
+    if not dry_run and not why.strip():
+        raise click.UsageError("--why is needed to replay (the audit log keeps it)")
+    where = DeadFilter(subscription_id, event, command_id, event_id)
     with opened_store() as (_, store):
-        chosen = Deliveries(store.client).replay_matching(where, dry_run=dry_run)
+        driver = DeliveryRunDriver(store.client)
+        runs = driver.runs
+        run = driver.drive(runs.plan_deliveries(where, within=None, actor=actor, why=why).id)
+        if not as_json:
+            click.echo(f"replay plan {run.id}: {run.total} dead deliveries {where}")
+            for group, count in sorted(run.counts.items()):
+                click.echo(f"  {count:6d}  {group.replace('|', '  ')}")
+        if not run.total or dry_run:
+            if not run.total:
+                runs.cancel(run.id, actor=actor)  # an empty plan is left for no one to start
+            _done(as_json, run, dry_run=True)
+            return
+        if not yes:
+            click.confirm(f"replay {run.total} dead deliveries at {rate:g}/s?", abort=True)
+        runs.start(run.id, actor=actor, rate_per_s=rate)
+        if wait:
+            try:
+                run = driver.drive(run.id, progress=None if as_json else _progress)
+            except KeyboardInterrupt:
+                runs.cancel(run.id, actor=actor)
+        _done(as_json, runs.require(run.id), dry_run=False)
+
+
+def _progress(run: Run) -> None:
+    click.echo(f"  {run.processed} of {run.total}", err=True)
+
+
+def _done(as_json: bool, run: Run, *, dry_run: bool) -> None:
+    count = run.total if dry_run else run.results.get("queued", 0)
     if as_json:
-        print_json({"dry_run": dry_run, "count": len(chosen)})
+        print_json({"dry_run": dry_run, "count": count, "run": run.id, "status": run.status})
         return
-    click.echo(f"{'would replay' if dry_run else 'replayed'} {len(chosen)} deliveries")
+    if dry_run:
+        click.echo(f"would replay {count} deliveries (plan {run.id} is {run.status})")
+        return
+    skipped = run.results.get("skipped", 0)
+    click.echo(f"run {run.id} {run.status}: replayed {count} of {run.total}"
+               + (f" ({skipped} replayed elsewhere first)" if skipped else ""))  # fmt: skip
+
+
+@webhooks.command()
+@json_option
+@readable_errors
+def runs(as_json: bool) -> None:
+    """Delivery-replay runs, newest first: status, rate, progress."""
+    with opened_store() as (_, store):
+        recent = DeliveryRuns(store.client).recent()
+    if as_json:
+        print_json([asdict(r) for r in recent])
+        return
+    for r in recent:
+        click.echo(f"{r.id}  {r.status}  {r.processed} of {r.total} at {r.rate_per_s:g}/s  "
+                   f"by {r.actor}: {r.filter}")  # fmt: skip
+
+
+@webhooks.command()
+@click.argument("run_id")
+@actor_option
+@readable_errors
+def cancel(run_id: str, actor: str) -> None:
+    """Cancel a delivery-replay run: what it has not handed out is not replayed."""
+    with opened_store() as (_, store):
+        runs = DeliveryRuns(store.client)
+        if not runs.cancel(run_id, actor=actor):
+            raise click.ClickException(f"run {run_id} is {runs.require(run_id).status}")
+        run = runs.require(run_id)
+    click.echo(f"cancelled {run_id}: {run.processed} replayed, {run.left} left undone")
 
 
 @webhooks.command("new-secret")

@@ -50,6 +50,18 @@ DRIVEN = frozenset({RunStatus.PLANNING, RunStatus.RUNNING})  # a driver has work
 
 
 @dataclass(frozen=True)
+class RunSpace:
+    """The sets that list one kind of run, and the dead set (by ms died) its ids come from."""
+
+    index: str  # every run, by creation
+    active: str  # runs planning or running
+    dead: str
+
+
+COMMAND_RUNS = RunSpace(keys.replay_runs(), keys.replay_runs_active(), keys.dead_letters())
+
+
+@dataclass(frozen=True)
 class Run:
     """A bulk run as stored: what, by whom, why, and how far it got."""
 
@@ -87,8 +99,11 @@ class Taken:
 class BulkRuns:
     """The bulk runs of one store."""
 
-    def __init__(self, client: redis.Redis, *, lease_s: float = RUN_LEASE_S) -> None:
+    def __init__(
+        self, client: redis.Redis, *, lease_s: float = RUN_LEASE_S, space: RunSpace = COMMAND_RUNS
+    ) -> None:
         self.client = client
+        self.space = space
         self.lease_ms = int(lease_s * 1000)
         self.script = client.register_script(source("replay_run"))
 
@@ -108,9 +123,9 @@ class BulkRuns:
             "plan_cursor": f"{now_ms}:",
         })  # fmt: skip
         pipe.expire(keys.replay_run(run_id), RUN_TTL_S)
-        pipe.zadd(keys.replay_runs(), {run_id: now_ms})
-        pipe.zremrangebyscore(keys.replay_runs(), "-inf", now_ms - RUN_TTL_S * 1000)
-        pipe.zadd(keys.replay_runs_active(), {run_id: now_ms})
+        pipe.zadd(self.space.index, {run_id: now_ms})
+        pipe.zremrangebyscore(self.space.index, "-inf", now_ms - RUN_TTL_S * 1000)
+        pipe.zadd(self.space.active, {run_id: now_ms})
         pipe.execute()
         return self.require(run_id)
 
@@ -144,18 +159,18 @@ class BulkRuns:
 
     def recent(self, limit: int = 20) -> list[Run]:
         """The newest runs first."""
-        ids = self.client.zrevrange(keys.replay_runs(), 0, limit - 1)
+        ids = self.client.zrevrange(self.space.index, 0, limit - 1)
         return [run for run in (self.get(str(i)) for i in ids) if run is not None]
 
     def driven_ids(self) -> list[str]:
         """Runs planning or running, oldest first; ids of expired runs are dropped."""
-        ids = [str(i) for i in self.client.zrange(keys.replay_runs_active(), 0, -1)]
+        ids = [str(i) for i in self.client.zrange(self.space.active, 0, -1)]
         pipe = self.client.pipeline(transaction=False)
         for run_id in ids:
             pipe.exists(keys.replay_run(run_id))
         gone = [run_id for run_id, there in zip(ids, pipe.execute(), strict=True) if not there]
         if gone:
-            self.client.zrem(keys.replay_runs_active(), *gone)
+            self.client.zrem(self.space.active, *gone)
         return [run_id for run_id in ids if run_id not in gone]
 
     def start(self, run_id: str, *, actor: str, rate_per_s: float) -> bool:
@@ -196,10 +211,10 @@ class BulkRuns:
             keys.replay_run(run_id),
             keys.replay_run_ids(run_id),
             keys.replay_run_counts(run_id),
-            keys.replay_runs_active(),
+            self.space.active,
             keys.audit(),
             keys.replay_run_in_flight(run_id),
             keys.replay_run_skipped(run_id),
-            keys.dead_letters(),
+            self.space.dead,
         ]
         return [str(p) for p in self.script(keys=run_keys, args=[op, actor, *args])]

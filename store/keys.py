@@ -295,6 +295,16 @@ def webhook_dead_letters() -> str:
     return f"{PREFIX}:whdlq"
 
 
+def webhook_runs() -> str:
+    """Sorted set: bulk replays of dead deliveries (``runs.delivery_runs``), by creation (ms)."""
+    return f"{PREFIX}:whruns"
+
+
+def webhook_runs_active() -> str:
+    """Sorted set: bulk replays of dead deliveries planning or running, by creation (ms)."""
+    return f"{PREFIX}:whruns:active"
+
+
 def webhook_dead_letter_bodies() -> str:
     """Hash: each dead delivery (member of ``webhook_dead_letters``) as JSON."""
     return f"{PREFIX}:whdlq:bodies"

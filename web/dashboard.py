@@ -27,13 +27,15 @@ from web import (
     signin,
     webhook_api,
     webhook_page,
+    webhook_run_pages,
     workers_page,
 )
 from web.render import HERE, SECURITY_HEADERS
 
 router = APIRouter(tags=["dashboard"])
 for module in (signin, overview, search_pages, dead_pages, dead_actions, run_pages, audit_page,
-               quarantine_page, webhook_page, operator_api, webhook_api, metrics, live,
+               quarantine_page, webhook_page, webhook_run_pages, operator_api, webhook_api,
+               metrics, live,
                workers_page, charts, bulk_upload_pages, bulk_batch_pages):  # fmt: skip
     router.include_router(module.router)
 

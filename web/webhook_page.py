@@ -1,4 +1,4 @@
-"""The webhooks page and its forms: subscribe, rotate, disable, enable, delete, replay deliveries.
+"""The webhooks page and its forms: subscribe, rotate, disable, enable, delete, replay one.
 
 Forms are an operator's (a viewer sees the page only), carry the CSRF token and are audited; all
 but subscribing ask why. A new or rotated secret is shown once, on the page the form answers
@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from config.webhooks import EVENT_KINDS
 from providers.errors import ConfigError
+from runs.delivery_runs import DeliveryRuns
 from store.webhooks.deliveries import DeadFilter
 from store.webhooks.subscriptions import UnknownSubscription
 from web.auth import Principal
@@ -56,7 +57,7 @@ def webhooks_page(request: Request, state: State,
     return render(
         request, "webhooks.html", user, rows=acting.rows(), dead=dead[-DEAD_SHOWN:][::-1],
         dead_total=len(dead), kinds=EVENT_KINDS, producers=sorted(state.settings.web.producers),
-        accounts=sorted(state.settings.accounts),
+        accounts=sorted(state.settings.accounts), runs=DeliveryRuns(state.store.client).recent(5),
     )  # fmt: skip
 
 
@@ -132,19 +133,18 @@ def delete(request: Request, state: State, user: Operator, sub_id: str,
 @router.post("/webhooks/dead/replay")
 def replay(
     request: Request, state: State, user: Operator, why: Why,
-    subscription_id: Optional = "", event: Optional = "", command_id: Optional = "",
-    event_id: Optional = "", dry_run: Optional = "",
+    subscription_id: Annotated[str, Form(min_length=1, max_length=200)],
+    event_id: Annotated[str, Form(min_length=1, max_length=200)],
 ) -> RedirectResponse:  # fmt: skip
-    """Replay one dead delivery or every one a filter matches, each once; or count them (dry)."""
-    if event and event not in EVENT_KINDS:
-        return redirect(request, PAGE, f"Not done: event: not one of {', '.join(EVENT_KINDS)}")
-    where = DeadFilter(subscription_id or None, event or None, command_id or None,
-                       event_id or None)  # fmt: skip
-    dry = bool(dry_run)
+    """Replay one dead delivery, once (many: a replay run, ``web.webhook_run_pages``)."""
+    where = DeadFilter(subscription_id, event_id=event_id)
 
     def act() -> str:
-        count = _acting(state, user).replay(where, dry_run=dry, why=why)
-        verb = "Would replay" if dry else "Replayed"
-        return f"{verb} {count} dead deliveries {where}."
+        count = _acting(state, user).replay(where, dry_run=False, why=why)
+        return (
+            f"Replayed {count} dead delivery ({event_id})."
+            if count
+            else (f"Not done: {event_id} of {subscription_id} is not a dead delivery (any more).")
+        )
 
     return _act(request, act)

@@ -2,7 +2,8 @@
 
 One thread per worker main process blocks on the outcome stream (XREAD BLOCK), so a new event
 reaches its task within milliseconds; at least once a second it also looks for subscriptions
-whose backoff ended or that have replays queued. A subscription gets one task message at a
+whose backoff ended or that have replays queued, and it drives the delivery-replay runs
+(``runs.delivery_runs``) at their rates. A subscription gets one task message at a
 time (a marker set NX, cleared by the task), however many pumps run.
 """
 
@@ -14,6 +15,7 @@ from collections.abc import Callable
 import redis
 import structlog
 
+from runs.delivery_runs import DeliveryRunDriver
 from store import keys
 from store.clock import redis_now_ms
 from store.outcomes import Outcomes
@@ -36,6 +38,7 @@ class WebhookPump:
         self.subscriptions = subscriptions
         self.send = send
         self.outcomes = Outcomes(client)
+        self.runs = DeliveryRunDriver(client)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -51,6 +54,7 @@ class WebhookPump:
             events += self.outcomes.read(events[-1].event_id)
         cursor = events[-1].event_id if events else cursor
         subs = self.subscriptions.all()
+        self.runs.run_once()  # replays due by the delivery-replay runs' rates
         for sub in self.with_work(subs):
             if self.client.set(keys.webhook_queued(sub.id), 1, nx=True, px=QUEUED_TTL_MS):
                 self.send(sub.id)

@@ -164,20 +164,16 @@ class Deliveries:
 
     def replay(self, dead: DeadDelivery) -> bool:
         """Queue a dead delivery to be sent again, once; False if it was replayed already."""
+        return self.replay_member(dead.member)
+
+    def replay_member(self, member: str) -> bool:
+        """``replay`` by its member in the dead-delivery set (``<subscription id> <event id>``)."""
+        subscription_id = member.partition(" ")[0]
         return bool(self._replay(
             keys=[keys.webhook_dead_letters(), keys.webhook_dead_letter_bodies(),
-                  keys.webhook_redeliver(dead.subscription_id)],
-            args=[dead.member],
+                  keys.webhook_redeliver(subscription_id)],
+            args=[member],
         ))  # fmt: skip
-
-    def replay_matching(self, where: DeadFilter, *, dry_run: bool) -> list[DeadDelivery]:
-        """Replay every dead delivery ``where`` matches (or, dry, only list them).
-
-        Returns:
-            The ones replayed (dry: the ones that would be).
-        """
-        chosen = [d for d in self.dead(limit=DEAD_LETTER_MAX) if where.matches(d)]
-        return chosen if dry_run else [d for d in chosen if self.replay(d)]
 
     def disable(self, sub_id: str, why: str) -> None:
         """Stop deliveries to the subscription (shown to operators)."""
@@ -194,7 +190,7 @@ class Deliveries:
         """
         state = self.client.hmget(keys.webhook_state(sub_id), ["failing_since_ms"])
         since = int(state[0] or 0)
-        mine = self.replay_matching(DeadFilter(subscription_id=sub_id), dry_run=True)
+        mine = [d for d in self.dead(limit=DEAD_LETTER_MAX) if d.subscription_id == sub_id]
         replayed = sum(self.replay(d) for d in mine if d.dead_ms >= since)
         self.client.hdel(
             keys.webhook_state(sub_id), "disabled", "disabled_why", "next_ms", "failures",

@@ -104,7 +104,7 @@ def test_subscribe_deliver_disable_enable_and_replay_from_the_page(
     shot(page, "webhooks")
     row.locator("input[name=why]").fill("receiver is back")
     row.locator("button:has-text('Replay')").click()
-    expect(page.locator(".flash")).to_contain_text("Replayed 1 dead deliveries")
+    expect(page.locator(".flash")).to_contain_text("Replayed 1 dead delivery")
     wait_for(lambda: command_ids_at(receiver, secret) == [first, second, third],
              what="the replayed delivery")  # fmt: skip
     assert Deliveries(store.client).dead() == []

@@ -106,14 +106,15 @@ def test_receiver_down_dead_letters_then_a_cli_replay_delivers_once(
     deliveries = Deliveries(store.client)
     wait_for(lambda: len(deliveries.dead()) == 2, timeout_s=30, what="two dead deliveries")
     assert len(receiver.refused) == 6
-    dry = ordercmd(hook_env, "webhooks", "replay", "--dry-run", "--json")
-    assert json.loads(dry.stdout) == {"dry_run": True, "count": 2}
+    dry = json.loads(ordercmd(hook_env, "webhooks", "replay", "--dry-run", "--json").stdout)
+    assert (dry["dry_run"], dry["count"], dry["status"]) == (True, 2, "planned")
     # and once the receiver is back, a replay delivers each once
     receiver.status = 200
-    done = ordercmd(hook_env, "webhooks", "replay", "--json")
-    assert json.loads(done.stdout) == {"dry_run": False, "count": 2}
+    done = ordercmd(hook_env, "webhooks", "replay", "--yes", "--why", "back", "--json")
+    assert json.loads(done.stdout) | {"run": ""} == {
+        "dry_run": False, "count": 2, "run": "", "status": "done"}  # fmt: skip
     wait_for(lambda: len(receiver.requests) == 2, timeout_s=30, what="two replayed deliveries")
-    again = ordercmd(hook_env, "webhooks", "replay", "--json")
+    again = ordercmd(hook_env, "webhooks", "replay", "--yes", "--why", "again", "--json")
     assert json.loads(again.stdout)["count"] == 0
     got = sorted(
         verify(r.body, r.headers, [secret])["data"]["command_id"] for r in receiver.requests

@@ -5,11 +5,12 @@ The secret is printed once (never by list); a bad URL is refused with a one-line
 
 from __future__ import annotations
 
+import getpass
 import json
 
 from store import keys
 from store.outcomes import Outcomes
-from store.webhooks.deliveries import DeadDelivery
+from store.webhooks.deliveries import DeadDelivery, Deliveries
 from tests.factories import make_envelope
 
 HOOK = "https://hooks.example.com/ordercmd"
@@ -50,11 +51,24 @@ def test_dead_deliveries_are_listed_and_replayed_once(run, store):
     store.client.zadd(keys.webhook_dead_letters(), {dead.member: 1})
     store.client.hset(keys.webhook_dead_letter_bodies(), dead.member, dead.body())
     assert "after 8: HTTP 503" in run("webhooks", "dead", "--subscription", sub_id).output
-    assert run("webhooks", "replay", "--dry-run").output.strip() == "would replay 1 deliveries"
-    assert (
-        run("webhooks", "replay", "--event", "discarded").output.strip() == "replayed 1 deliveries"
-    )
-    assert run("webhooks", "replay").output.strip() == "replayed 0 deliveries"
+    dry = run("webhooks", "replay", "--dry-run").output
+    assert f"  1  {sub_id}  discarded  HTTP 503" in dry
+    assert "would replay 1 deliveries (plan wh" in dry
+    assert len(Deliveries(store.client).dead()) == 1
+    refused = run("webhooks", "replay", "--yes")
+    assert refused.exit_code == 2
+    assert "--why is needed to replay" in refused.output
+    done = run("webhooks", "replay", "--event", "discarded", "--yes", "--why", "back", "--json")
+    assert json.loads(done.output) | {"run": ""} == {
+        "dry_run": False, "count": 1, "run": "", "status": "done"}  # fmt: skip
+    nothing = run("webhooks", "replay", "--yes", "--why", "again")
+    assert "would replay 0 deliveries" in nothing.output
+    assert Deliveries(store.client).redeliveries(sub_id)[0].command_id == event.command_id
+    listed = run("webhooks", "runs").output
+    assert f"done  1 of 1 at 50/s  by {getpass.getuser()}" in listed
+    run_id = json.loads(done.output)["run"]
+    assert run("webhooks", "cancel", run_id).output.startswith(f"Error: run {run_id} is done")
+    assert run("webhooks", "cancel", "whnope").output.startswith("Error: no bulk run whnope")
     assert run("webhooks", "new-secret").output.startswith("whsec_")
 
 

@@ -1,7 +1,7 @@
 """The webhooks page's forms: subscribe, rotate, disable, enable, delete, replay deliveries.
 
-The secret is shown once; replay takes one, a filter or a dry run; operators only, CSRF, and
-every change audited with its reason.
+The secret is shown once; replay takes one, or plans a run over a filter (a dry run);
+operators only, CSRF, and every change audited with its reason.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
+from runs.delivery_runs import DeliveryRunDriver
 from schemas import CommandState
 from store import keys
 from store.command_store import Claim, CommandStore
@@ -114,25 +115,44 @@ def dead_delivery(store: CommandStore, sub_id: str, n: int) -> DeadDelivery:
     return dead
 
 
-def test_replay_one_then_a_dry_run_then_the_filter(client, store):
+def test_replay_one_then_plan_start_and_cancel_a_replay_run(client, store):
     csrf = sign_in(client)
     sub_id, _ = subscribe(client, csrf)
-    deads = [dead_delivery(store, sub_id, n) for n in range(1, 4)]
+    deads = [dead_delivery(store, sub_id, n) for n in range(1, 5)]
     page = client.get("/webhooks").text
-    assert 'Dead deliveries <span class="muted">(3' in page
+    assert 'Dead deliveries <span class="muted">(4' in page
     one = {"csrf_token": csrf, "subscription_id": sub_id, "event_id": deads[0].event.event_id,
            "why": "receiver back"}  # fmt: skip
     client.post("/webhooks/dead/replay", data=one)
-    assert flash(client).startswith("Replayed 1 dead deliveries where subscription_id=")
+    assert flash(client) == f"Replayed 1 dead delivery ({deads[0].event.event_id})."
     client.post("/webhooks/dead/replay", data=one)
-    assert flash(client).startswith("Replayed 0 dead deliveries")
-    dry = {"csrf_token": csrf, "subscription_id": sub_id, "dry_run": "1", "why": "count"}
-    client.post("/webhooks/dead/replay", data=dry)
-    assert flash(client).startswith("Would replay 2 dead deliveries")
-    assert len(Deliveries(store.client).dead()) == 2
-    client.post("/webhooks/dead/replay", data=dry | {"dry_run": "", "event": "succeeded"})
-    assert flash(client).startswith("Replayed 2 dead deliveries")
-    assert len(Deliveries(store.client).redeliveries(sub_id)) == 3
-    client.post("/webhooks/dead/replay", data=dry | {"event": "nope"})
-    assert flash(client).startswith("Not done: event: not one of")
-    assert [a for a, _ in audit(store)].count("webhook_replay") == 3
+    assert flash(client).startswith("Not done: ")
+    # many: a plan with counts (nothing replayed), then a start at a rate, then the drivers
+    planned = client.post("/webhooks/runs", data={"csrf_token": csrf, "subscription_id": sub_id,
+                                                  "why": "receiver back"})  # fmt: skip
+    run_url = planned.headers["location"]
+    run_page = client.get(run_url).text
+    assert "Dry run: 3 dead deliveries would be replayed." in run_page
+    assert f"<td><code>{sub_id}</code></td><td>succeeded</td><td>HTTP 503</td>" in run_page
+    assert len(Deliveries(store.client).dead()) == 3
+    run_id = run_url.rsplit("/", 1)[1]
+    client.post(f"{run_url}/start", data={"csrf_token": csrf, "rate": "1000"})
+    assert "Started at 1000 per second." in client.get(run_url).text
+    assert DeliveryRunDriver(store.client).drive(run_id).results == {"queued": 3}
+    assert client.get(f"{run_url}/progress").json()["status"] == "done"
+    assert Deliveries(store.client).dead() == []
+    assert len(Deliveries(store.client).redeliveries(sub_id)) == 4
+    assert run_id in client.get("/webhooks").text
+    # a plan can be cancelled; a bad filter or nothing matching plans nothing
+    more = dead_delivery(store, sub_id, 9)
+    later = client.post("/webhooks/runs", data={"csrf_token": csrf, "command_id":
+                        more.event.command_id, "why": "x"}).headers["location"]  # fmt: skip
+    client.post(f"{later}/cancel", data={"csrf_token": csrf})
+    assert "Cancelled." in client.get(later).text
+    client.post("/webhooks/runs", data={"csrf_token": csrf, "event": "nope", "why": "x"})
+    assert flash(client).startswith("Not planned: event: not one of")
+    client.post("/webhooks/runs", data={"csrf_token": csrf, "command_id": "nope", "why": "x"})
+    assert flash(client) == "No dead delivery matches where command_id=nope."
+    assert client.post("/webhooks/runs", data={"csrf_token": csrf}).status_code == 422
+    assert [a for a, _ in audit(store)].count("webhook_replay") == 2  # the one that found none too
+    assert [a for a, _ in audit(store)].count("bulk_replay_start") == 1
