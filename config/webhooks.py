@@ -147,9 +147,11 @@ class WebhookPolicy(BaseModel):
     max_attempts: int = Field(default=8, ge=1)  # then the delivery is dead-lettered
     base_s: float = Field(default=1.0, gt=0)
     cap_s: float = Field(default=300.0, gt=0)
-    rate_per_s: float = Field(default=200.0, gt=0)  # calls per second to one endpoint
-    breaker_failures: int = Field(default=5, ge=1)
-    cool_down_s: float = Field(default=30.0, gt=0)
+    rate_per_s: float = Field(default=200.0, gt=0)  # calls per second to one endpoint (origin)
+    burst: int = Field(default=20, ge=1)  # calls it may take at once after a quiet spell
+    breaker_failures: int = Field(default=5, ge=1)  # failed calls within the window: open
+    breaker_window_s: float = Field(default=60.0, gt=0)
+    cool_down_s: float = Field(default=30.0, gt=0)  # open this long, then one probe call
     disable_after_s: float = Field(default=24 * 3600.0, gt=0)  # failing this long: disabled
     batch: int = Field(default=100, ge=1)  # events one delivery task looks at
     batch_budget_s: float = Field(default=2.0, gt=0)  # a task hands over after this long

@@ -12,6 +12,7 @@ from config.webhooks import InvalidProducerName, InvalidWebhookUrl
 from store import keys
 from store.clock import redis_now_ms
 from store.webhooks.deliveries import DEAD_LETTER_MAX, DeadDelivery, DeadFilter, Deliveries
+from store.webhooks.endpoints import Endpoints
 from store.webhooks.subscriptions import Subscription, Subscriptions, UnknownSubscription
 from web.state import AppState
 
@@ -47,6 +48,7 @@ class WebhookActions:
         self.client = state.store.client
         self.subs = Subscriptions(self.client, state.settings)
         self.deliveries = Deliveries(self.client)
+        self.endpoints = Endpoints(self.client, state.settings.webhook_policy)
         self.scope = scope
 
     def audit(self, action: str, why: str) -> None:
@@ -60,11 +62,12 @@ class WebhookActions:
         return [s for s in self.subs.all() if self.scope.sees(s)]
 
     def rows(self) -> list[dict[str, object]]:
-        """The subscriptions with their delivery state and dead count; no secrets."""
+        """The subscriptions with their delivery state, dead count and endpoint breaker."""
         dead: dict[str, int] = {}
         for d in self.dead(DeadFilter(), limit=DEAD_LETTER_MAX):
             dead[d.subscription_id] = dead.get(d.subscription_id, 0) + 1
-        return [s.public() | {"state": self.deliveries.state(s.id), "dead": dead.get(s.id, 0)}
+        return [s.public() | {"state": self.deliveries.state(s.id), "dead": dead.get(s.id, 0),
+                              "endpoint_breaker": self.endpoints.breaker(s.url).get("state")}
                 for s in self.listed()]  # fmt: skip
 
     def get(self, sub_id: str) -> Subscription:

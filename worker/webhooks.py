@@ -1,11 +1,14 @@
 """Delivers outcome events to one webhook subscription: a leased batch, in order, at least once.
 
 A task leases the subscription, sends its replayed deliveries and then the stream's events after
-its cursor, one call at a time under the endpoint's rate, and saves how far it got. A failed
-call stops the batch: the same event is tried again after a backoff with jitter (the breaker's
-cool-down once calls fail in a row), with the same ``webhook-id``; past the attempt budget it
-is dead-lettered and the next event goes. An endpoint failing longer than ``disable_after_s``
-is disabled. The batch hands over after ``batch_budget_s`` so no task holds a worker for long.
+its cursor, one call at a time, and saves how far it got. Each call first passes its endpoint's
+gate (``store.webhooks.endpoints``: a breaker and a GCRA rate limit shared by every worker and
+every subscription sending there); a gate that says wait past the batch's budget ends the batch,
+spending no attempt. A failed call stops the batch: the same event is tried again after a
+backoff with jitter (the cool-down while the endpoint's breaker is open), with the same
+``webhook-id``; past the attempt budget it is dead-lettered and the next event goes. A
+subscription failing longer than ``disable_after_s`` is disabled. The batch hands over after
+``batch_budget_s`` so no task holds a worker for long.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from providers.http.deadline import DeadlineTransport, deadline
 from store.clock import redis_now_ms, utcnow
 from store.outcomes import Outcome, Outcomes
 from store.webhooks.deliveries import BatchCounts, DeadDelivery, Deliveries, Lease
+from store.webhooks.endpoints import Endpoints
 from store.webhooks.signing import payload, sign
 from store.webhooks.subscriptions import Subscription
 from worker.backoff import retry_delay_s
@@ -73,7 +77,8 @@ class Progress:
     delivered: int = 0
     dead: list[DeadDelivery] = field(default_factory=list)
     fields: dict[str, str] = field(default_factory=dict)
-    stopped: bool = False
+    stopped: bool = False  # a call failed
+    held: bool = False  # the endpoint's gate said wait (no call made)
 
     def __post_init__(self) -> None:
         self.cursor = self.lease.cursor
@@ -95,8 +100,13 @@ class Progress:
         self.failures = 0
         self.fields |= {"failing_since_ms": "", "last_ok_ms": str(self.now_ms), "last_error": ""}
 
-    def failed(self, outcome: Outcome, redelivery: bool, error: str, rng: random.Random) -> None:
-        """Not delivered: back off (dead-letter it past the budget); the batch stops."""
+    def failed(
+        self, outcome: Outcome, redelivery: bool, error: str, rng: random.Random, *, open_: bool
+    ) -> None:
+        """Not delivered: back off (dead-letter it past the budget); the batch stops.
+
+        ``open_``: the endpoint's breaker is open now (the backoff is at least its cool-down).
+        """
         policy = self.policy
         self.head_attempts += 1
         self.failures += 1
@@ -106,14 +116,19 @@ class Progress:
             self.dead.append(DeadDelivery(sub_id, outcome, attempts, error, self.now_ms))
             self.passed(outcome, redelivery)
         delay_s = retry_delay_s(attempts, base_s=policy.base_s, cap_s=policy.cap_s, rng=rng)
-        if self.failures >= policy.breaker_failures:
-            delay_s = max(delay_s, policy.cool_down_s)  # the endpoint's breaker is open
+        if open_:
+            delay_s = max(delay_s, policy.cool_down_s)
         since = self.lease.failing_since_ms or self.now_ms
         self.fields |= {"failing_since_ms": str(since), "last_error": error,
                         "next_ms": str(self.now_ms + round(delay_s * 1000))}  # fmt: skip
         if self.now_ms - since >= policy.disable_after_s * 1000:
             self.fields |= {"disabled": "1", "disabled_why": f"failing since {since}: {error}"}
         self.stopped = True
+
+    def hold(self, wait_ms: int, why: str) -> None:
+        """The endpoint's gate said wait: come back then; nothing was spent."""
+        self.fields |= {"next_ms": str(self.now_ms + wait_ms), "held": why}
+        self.held = True
 
     def counts(self) -> BatchCounts:
         """The batch's deliveries, for the state and ``/metrics``."""
@@ -124,7 +139,8 @@ class Progress:
         """The state to save."""
         fields = {"cursor": self.cursor, "head_attempts": str(self.head_attempts),
                   "failures": str(self.failures)}  # fmt: skip
-        return fields | ({"next_ms": ""} if not self.stopped else {}) | self.fields
+        cleared = {} if self.stopped or self.held else {"next_ms": "", "held": ""}
+        return fields | cleared | self.fields
 
 
 @dataclass
@@ -136,6 +152,9 @@ class Sender:
     policy: WebhookPolicy
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], None] = time.sleep
+
+    def __post_init__(self) -> None:
+        self.endpoints = Endpoints(self.client, self.policy)
 
     def deliver(self, sub: Subscription) -> str:
         """One leased batch for ``sub``.
@@ -164,7 +183,7 @@ class Sender:
         saved = deliveries.save(lease, progress.saved_fields(), progress.counts())
         if not saved:
             return "lost"
-        if progress.stopped:
+        if progress.stopped or progress.held:
             return "backoff"
         # events that came while this batch ran found the lease taken: this task sends them on
         moved = outcomes.last_id() != progress.cursor
@@ -173,22 +192,31 @@ class Sender:
     def _send(
         self, sub: Subscription, items: list[tuple[Outcome, bool]], progress: Progress
     ) -> int:
-        """Send items in order until one fails or the budget is spent; how many were done."""
+        """Send items in order until one fails, the gate holds or the budget is spent.
+
+        Returns:
+            How many items were done with.
+        """
         deadline = time.monotonic() + self.policy.batch_budget_s
-        interval_s, last_call = 1.0 / self.policy.rate_per_s, float("-inf")
         for done, (outcome, redelivery) in enumerate(items):
             if time.monotonic() > deadline:
                 return done
             if not redelivery and not sub.matches(outcome):
                 progress.passed(outcome, redelivery)
                 continue
-            wait_s = last_call + interval_s - time.monotonic()
-            if wait_s > 0:
-                self.sleep(wait_s)
-            last_call = time.monotonic()
+            gate = self.endpoints.gate(sub.url)
+            while gate.why == "rate" and time.monotonic() + gate.wait_ms / 1000 < deadline:
+                self.sleep(gate.wait_ms / 1000)
+                gate = self.endpoints.gate(sub.url)
+            if gate.wait_ms > 0:
+                progress.hold(gate.wait_ms, gate.why)
+                return done
             error = post(self.http, sub, outcome, self.policy.timeout_s)
             if error:
-                progress.failed(outcome, redelivery, error, self.rng)
+                state = self.endpoints.record(sub.url, ok=False)
+                progress.failed(outcome, redelivery, error, self.rng, open_=state == "open")
                 return done + 1
+            if not gate.clean:
+                self.endpoints.record(sub.url, ok=True)
             progress.ok(outcome, redelivery)
         return len(items)
