@@ -14,7 +14,9 @@ from cli.output import json_option, print_json
 from config.webhooks import EVENT_KINDS
 from runs.bulk_runs import Run
 from runs.delivery_runs import DeliveryRunDriver, DeliveryRuns
+from store.search import Search
 from store.webhooks.deliveries import DeadFilter, Deliveries
+from store.webhooks.gaps import Gaps
 from store.webhooks.signing import new_secret
 from store.webhooks.subscriptions import Subscriptions
 
@@ -250,6 +252,39 @@ def cancel(run_id: str, actor: str) -> None:
             raise click.ClickException(f"run {run_id} is {runs.require(run_id).status}")
         run = runs.require(run_id)
     click.echo(f"cancelled {run_id}: {run.processed} replayed, {run.left} left undone")
+
+
+@webhooks.command()
+@click.argument("subscription_id")
+@json_option
+@readable_errors
+def gaps(subscription_id: str, as_json: bool) -> None:
+    """The subscription's gaps: events the stream's bound trimmed before it read them."""
+    with opened_store() as (settings, store):
+        Subscriptions(store.client, settings).get(subscription_id)
+        found = Gaps(store.client).of(subscription_id)
+    if as_json:
+        print_json([asdict(g) for g in found])
+        return
+    for number, gap in enumerate(found):
+        filled = "not filled" if gap.filled is None else f"filled: {gap.filled} rebuilt"
+        click.echo(f"{number}  after {gap.after} before {gap.before}  ({filled})")
+
+
+@webhooks.command("fill-gap")
+@click.argument("subscription_id")
+@click.option("--gap", "number", type=click.IntRange(0, 99), default=0, show_default=True,
+              help="Which gap (0: the newest; see ordercmd webhooks gaps).")  # fmt: skip
+@click.option("--why", required=True, help="Why (kept in the audit log).")
+@actor_option
+@readable_errors
+def fill_gap(subscription_id: str, number: int, why: str, actor: str) -> None:
+    """Rebuild a gap's final events from the command records and deliver them (once)."""
+    with opened_store() as (settings, store):
+        sub = Subscriptions(store.client, settings).get(subscription_id)
+        search = Search.of(store.client, settings)
+        filled = Gaps(store.client).fill(sub, search, number, actor=actor, why=why)
+    click.echo(f"gap {number} of {subscription_id}: {filled} final events rebuilt and queued")
 
 
 @webhooks.command("new-secret")

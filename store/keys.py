@@ -295,6 +295,11 @@ def webhook_dead_letters() -> str:
     return f"{PREFIX}:whdlq"
 
 
+def webhook_gaps(subscription_id: str) -> str:
+    """List: the subscription's delivery gaps (events trimmed before it read them), newest first."""
+    return f"{PREFIX}:wh:{subscription_id}:gaps"
+
+
 def webhook_runs() -> str:
     """Sorted set: bulk replays of dead deliveries (``runs.delivery_runs``), by creation (ms)."""
     return f"{PREFIX}:whruns"

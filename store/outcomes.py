@@ -63,6 +63,7 @@ class Outcome:
     message: str
     at_ms: int
     producer: str = ""  # who submitted the command ('' for operators and unnamed producers)
+    reconstructed: bool = False  # rebuilt from the command's record (a gap's fill), not streamed
 
     @classmethod
     def of(cls, entry_id: str, fields: Mapping[str, str]) -> Outcome:
@@ -82,6 +83,7 @@ class Outcome:
             message=fields.get("message", ""),
             at_ms=int(fields["at_ms"]),
             producer=fields.get("producer", ""),
+            reconstructed=fields.get("reconstructed") == "True",
         )
 
     @property
@@ -128,6 +130,11 @@ class Outcomes:
         """Events after ``after``, oldest first; ``block_ms`` waits that long for one to come."""
         reply: Any = self.client.xread({keys.outcomes(): after}, count=count, block=block_ms)
         return _outcomes(reply[0][1]) if reply else []
+
+    def between(self, first: str, last_ms: int) -> list[Outcome]:
+        """Events from id ``first`` through millisecond ``last_ms``, oldest first."""
+        entries: Any = self.client.xrange(keys.outcomes(), min=first, max=str(last_ms))
+        return _outcomes(entries)
 
     def of_command(self, command_id: str, *, after: str = "-") -> list[Outcome]:
         """The events of one command still in the stream (a scan: for tests and tools)."""

@@ -6,13 +6,15 @@ others are unknown to it (404, never 403, so their ids tell it nothing).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from config.webhooks import InvalidProducerName, InvalidWebhookUrl
 from store import keys
 from store.clock import redis_now_ms
+from store.search import Search
 from store.webhooks.deliveries import DEAD_LETTER_MAX, DeadDelivery, DeadFilter, Deliveries
 from store.webhooks.endpoints import Endpoints
+from store.webhooks.gaps import Gaps
 from store.webhooks.subscriptions import Subscription, Subscriptions, UnknownSubscription
 from web.state import AppState
 
@@ -49,6 +51,8 @@ class WebhookActions:
         self.subs = Subscriptions(self.client, state.settings)
         self.deliveries = Deliveries(self.client)
         self.endpoints = Endpoints(self.client, state.settings.webhook_policy)
+        self.gaps = Gaps(self.client)
+        self.search = Search.of(self.client, state.settings)
         self.scope = scope
 
     def audit(self, action: str, why: str) -> None:
@@ -67,7 +71,9 @@ class WebhookActions:
         for d in self.dead(DeadFilter(), limit=DEAD_LETTER_MAX):
             dead[d.subscription_id] = dead.get(d.subscription_id, 0) + 1
         return [s.public() | {"state": self.deliveries.state(s.id), "dead": dead.get(s.id, 0),
-                              "endpoint_breaker": self.endpoints.breaker(s.url).get("state")}
+                              "endpoint_breaker": self.endpoints.breaker(s.url).get("state"),
+                              "gaps": [asdict(g) | {"from_ms": g.from_ms, "to_ms": g.to_ms}
+                                       for g in self.gaps.of(s.id)]}
                 for s in self.listed()]  # fmt: skip
 
     def get(self, sub_id: str) -> Subscription:
@@ -128,6 +134,16 @@ class WebhookActions:
         if not self.subs.delete(sub_id):
             raise UnknownSubscription(f"{sub_id} is in the settings: remove it there")
         self.audit("webhook_remove", f"{sub_id}{_because(why)}")
+
+    def fill_gap(self, sub_id: str, number: int, why: str = "") -> int:
+        """Rebuild a gap's final events from the command records and queue them; how many.
+
+        Raises:
+            UnknownSubscription: not a subscription this actor sees.
+            NoSuchGap: no such gap, or it was filled already.
+        """
+        return self.gaps.fill(self.get(sub_id), self.search, number, actor=self.scope.actor,
+                              why=why)  # fmt: skip
 
     def dead(self, where: DeadFilter, *, limit: int) -> list[DeadDelivery]:
         """Dead deliveries of the subscriptions this actor sees, matching ``where``."""

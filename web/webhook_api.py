@@ -13,13 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.webhooks import EVENT_KINDS
 from providers.errors import ConfigError
 from schemas.envelope import ProducerName
 from store.webhooks.deliveries import DeadDelivery, DeadFilter
+from store.webhooks.gaps import NoSuchGap
 from store.webhooks.subscriptions import UnknownSubscription
 from web.auth import Principal
 from web.guards import api_operator, api_user
@@ -58,7 +59,7 @@ class RotateBody(BaseModel):
 
 
 class DisableBody(BaseModel):
-    """Why deliveries stop."""
+    """Why the operator acts (deliveries stop, a gap is filled)."""
 
     why: Why
 
@@ -82,6 +83,8 @@ def _http_errors() -> Iterator[None]:
         yield
     except UnknownSubscription as exc:
         raise HTTPException(404, str(exc)) from None
+    except NoSuchGap as exc:
+        raise HTTPException(409, str(exc)) from None
     except ConfigError as exc:
         raise HTTPException(422, f"{field_of(exc)}: {exc}") from None
 
@@ -133,6 +136,17 @@ def enable(state: State, user: Operator, sub_id: str) -> dict[str, Any]:
     with _http_errors():
         replayed = _acting(state, user).enable(sub_id)
     return {"id": sub_id, "disabled": False, "replayed": replayed}
+
+
+@router.post("/{sub_id}/gaps/{number}/fill")
+def fill_gap(
+    state: State, user: Operator, sub_id: str, number: Annotated[int, Path(ge=0, le=99)],
+    body: DisableBody,
+) -> dict[str, Any]:  # fmt: skip
+    """Rebuild the final events of gap ``number`` (0: newest) from the command records."""
+    with _http_errors():
+        filled = _acting(state, user).fill_gap(sub_id, number, body.why)
+    return {"id": sub_id, "gap": number, "rebuilt": filled}
 
 
 @router.get("/dead")

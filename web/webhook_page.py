@@ -17,6 +17,7 @@ from config.webhooks import EVENT_KINDS
 from providers.errors import ConfigError
 from runs.delivery_runs import DeliveryRuns
 from store.webhooks.deliveries import DeadFilter
+from store.webhooks.gaps import NoSuchGap
 from store.webhooks.subscriptions import UnknownSubscription
 from web.auth import Principal
 from web.guards import form_operator, page_user
@@ -41,7 +42,7 @@ def _act(request: Request, act: Callable[[], str]) -> RedirectResponse:
     """Run ``act`` and come back to the page with what happened, or why not."""
     try:
         message = act()
-    except UnknownSubscription as exc:
+    except (UnknownSubscription, NoSuchGap) as exc:
         return redirect(request, PAGE, f"Not done: {exc}")
     except ConfigError as exc:
         return redirect(request, PAGE, f"Not done: {field_of(exc)}: {exc}")
@@ -126,6 +127,18 @@ def delete(request: Request, state: State, user: Operator, sub_id: str,
     def act() -> str:
         _acting(state, user).remove(sub_id, why)
         return f"Deleted {sub_id}."
+
+    return _act(request, act)
+
+
+@router.post("/webhooks/{sub_id}/gaps/{number}/fill")
+def fill_gap(request: Request, state: State, user: Operator, sub_id: str, number: int,
+             why: Why) -> RedirectResponse:  # fmt: skip
+    """Rebuild a gap's final events from the command records and deliver them."""
+
+    def act() -> str:
+        filled = _acting(state, user).fill_gap(sub_id, number, why)
+        return f"Gap {number} of {sub_id}: {filled} final events rebuilt from the records."
 
     return _act(request, act)
 

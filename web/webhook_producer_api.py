@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from providers.errors import ConfigError
 from store.webhooks.deliveries import DeadFilter
+from store.webhooks.gaps import NoSuchGap
 from store.webhooks.subscriptions import UnknownSubscription
 from web.intake_auth import producer_name
 from web.intake_errors import IntakeError, IntakeRoute
@@ -44,6 +45,8 @@ def _refusals() -> Iterator[None]:
         yield
     except UnknownSubscription as exc:
         raise IntakeError(404, [("subscription_id", str(exc))]) from None
+    except NoSuchGap as exc:
+        raise IntakeError(409, [("number", str(exc))]) from None
     except ConfigError as exc:
         raise IntakeError(422, [(field_of(exc), str(exc))]) from None
 
@@ -94,6 +97,17 @@ def remove(state: State, producer: Caller, sub_id: SubId) -> dict[str, Any]:
     with _refusals():
         _acting(state, producer).remove(sub_id)
     return {"id": sub_id, "removed": True}
+
+
+@router.post("/{sub_id}/gaps/{number}/fill")
+def fill_gap(
+    state: State, producer: Caller, sub_id: SubId, number: Annotated[int, Path(ge=0, le=99)],
+    body: DisableBody,
+) -> dict[str, Any]:  # fmt: skip
+    """Rebuild the final events of gap ``number`` (0: newest) from the command records."""
+    with _refusals():
+        filled = _acting(state, producer).fill_gap(sub_id, number, body.why)
+    return {"id": sub_id, "gap": number, "rebuilt": filled}
 
 
 @router.get("/dead")

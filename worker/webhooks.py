@@ -26,8 +26,15 @@ from config.webhooks import WebhookPolicy
 from providers.http.deadline import DeadlineTransport, deadline
 from store.clock import redis_now_ms, utcnow
 from store.outcomes import Outcome, Outcomes
-from store.webhooks.deliveries import BatchCounts, DeadDelivery, Deliveries, Lease
+from store.webhooks.deliveries import (
+    REDELIVER_READ,
+    BatchCounts,
+    DeadDelivery,
+    Deliveries,
+    Lease,
+)
 from store.webhooks.endpoints import Endpoints
+from store.webhooks.gaps import Gaps
 from store.webhooks.signing import payload, sign
 from store.webhooks.subscriptions import Subscription
 from worker.backoff import retry_delay_s
@@ -175,9 +182,9 @@ class Sender:
         outcomes = Outcomes(self.client)
         events = outcomes.read(lease.cursor, count=policy.batch)
         if events and outcomes.trimmed_past(lease.cursor):
-            # the bound trimmed the stream past this subscription's cursor (it lagged more
-            # than outcomes_max_len events): some may be gone for it; operators see it
-            progress.fields["may_have_lost_after"] = lease.cursor
+            # the bound trimmed events this subscription had not read (it lagged more than
+            # outcomes_max_len events): the lost range is kept as a gap, to fill from records
+            Gaps(self.client).record(sub.id, lease.cursor, events[0].event_id)
         items = [(o, True) for o in replays] + [(o, False) for o in events]
         done = self._send(sub, items, progress)
         saved = deliveries.save(lease, progress.saved_fields(), progress.counts())
@@ -187,7 +194,8 @@ class Sender:
             return "backoff"
         # events that came while this batch ran found the lease taken: this task sends them on
         moved = outcomes.last_id() != progress.cursor
-        return "more" if done < len(items) or moved else "done"
+        more_replays = len(replays) >= REDELIVER_READ  # one batch reads that many at most
+        return "more" if done < len(items) or moved or more_replays else "done"
 
     def _send(
         self, sub: Subscription, items: list[tuple[Outcome, bool]], progress: Progress

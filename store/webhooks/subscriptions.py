@@ -188,9 +188,8 @@ class Subscriptions:
     def delete(self, sub_id: str) -> bool:
         """Remove a stored subscription and its delivery state; False if there was none."""
         removed = self.client.zrem(keys.webhooks(), sub_id)
-        self.client.delete(
-            keys.webhook(sub_id), keys.webhook_state(sub_id), keys.webhook_redeliver(sub_id)
-        )
+        self.client.delete(keys.webhook(sub_id), keys.webhook_state(sub_id),
+                           keys.webhook_redeliver(sub_id), keys.webhook_gaps(sub_id))  # fmt: skip
         return bool(removed)
 
 

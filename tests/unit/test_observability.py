@@ -69,6 +69,7 @@ def test_the_alerts_cover_what_an_operator_must_hear_about():
         "ordercmd_redis_evicted_keys_total",
         'ordercmd_oldest_waiting_age_seconds{state="queued"}',
         "ordercmd_webhook_deliveries_total",
+        "ordercmd_webhook_gaps_total",
     ):
         assert any(metric in expr for expr in exprs.values()), f"no alert on {metric}"
 

@@ -11,6 +11,7 @@ import json
 from store import keys
 from store.outcomes import Outcomes
 from store.webhooks.deliveries import DeadDelivery, Deliveries
+from store.webhooks.gaps import Gaps
 from tests.factories import make_envelope
 
 HOOK = "https://hooks.example.com/ordercmd"
@@ -78,3 +79,17 @@ def test_a_subscription_for_one_producer_and_a_bad_producer_name(run):
     refused = run("webhooks", "add", HOOK, "--event", "dead", "--producer", "shop events")
     assert refused.exit_code == 1
     assert refused.output.startswith("Error: producer 'shop events': letters, digits")
+
+
+def test_gaps_are_listed_and_filled_once_from_the_shell(run, store):
+    sub_id = json.loads(run("webhooks", "add", HOOK, "--event", "succeeded", "--json").output)["id"]
+    unknown = run("webhooks", "fill-gap", "wh_nope", "--why", "x")
+    assert unknown.output.startswith("Error: no webhook subscription wh_nope")
+    none = run("webhooks", "fill-gap", sub_id, "--why", "x")
+    assert none.output.startswith(f"Error: {sub_id} has no unfilled gap number 0")
+    assert run("webhooks", "fill-gap", sub_id).exit_code == 2  # --why is required
+    Gaps(store.client).record(sub_id, "0-0", "1-0")
+    assert run("webhooks", "gaps", sub_id).output.strip() == "0  after 0-0 before 1-0  (not filled)"
+    filled = run("webhooks", "fill-gap", sub_id, "--why", "lagged")
+    assert filled.output.strip() == f"gap 0 of {sub_id}: 0 final events rebuilt and queued"
+    assert "(filled: 0 rebuilt)" in run("webhooks", "gaps", sub_id).output

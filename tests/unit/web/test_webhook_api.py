@@ -14,6 +14,7 @@ from store import keys
 from store.command_store import Claim, CommandStore
 from store.outcomes import Outcomes
 from store.webhooks.deliveries import DeadDelivery, Deliveries
+from store.webhooks.gaps import Gaps
 from tests.factories import make_envelope
 from tests.unit.web.test_web_app import bearer, sign_in, web_settings
 from web import create_app
@@ -104,3 +105,33 @@ def test_the_webhooks_page_shows_a_disabled_endpoint_and_no_secret(client):
     assert f'data-subscription-id="{sub_id}"' in page.text
     assert "Disabled: gone" in page.text
     assert made.json()["secret"] not in page.text
+
+
+def test_filling_a_gap_refuses_bad_input_and_fills_once(client, store):
+    sub_id = client.post("/api/webhooks", json={"url": HOOK, "events": ["succeeded"]},
+                         headers=bearer()).json()["id"]  # fmt: skip
+    why = {"why": "lagged"}
+    no_gap = client.post(f"/api/webhooks/{sub_id}/gaps/0/fill", json=why, headers=bearer())
+    assert no_gap.status_code == 409
+    assert "no unfilled gap number 0" in no_gap.json()["detail"]
+    assert client.post("/api/webhooks/wh_nope/gaps/0/fill", json=why,
+                       headers=bearer()).status_code == 404  # fmt: skip
+    assert client.post(f"/api/webhooks/{sub_id}/gaps/-1/fill", json=why,
+                       headers=bearer()).status_code == 422  # fmt: skip
+    assert client.post(f"/api/webhooks/{sub_id}/gaps/0/fill", json={},
+                       headers=bearer()).status_code == 422  # fmt: skip
+    assert client.post(f"/api/webhooks/{sub_id}/gaps/0/fill", json=why,
+                       headers=bearer("vic")).status_code == 403  # fmt: skip
+    claim = store.claim(store.admit(make_envelope("k")).command_id)
+    assert isinstance(claim, Claim)
+    store.finish(claim, CommandState.SUCCEEDED, None)
+    Gaps(store.client).record(sub_id, "0-0", f"{2**42}-0")
+    filled = client.post(f"/api/webhooks/{sub_id}/gaps/0/fill", json=why, headers=bearer())
+    assert filled.json() == {"id": sub_id, "gap": 0, "rebuilt": 1}
+    listed = client.get("/api/webhooks", headers=bearer()).json()[0]
+    assert listed["gaps"][0]["filled"] == 1
+    again = client.post(f"/api/webhooks/{sub_id}/gaps/0/fill", json=why, headers=bearer())
+    assert again.status_code == 409
+    assert [e.command_id for e in Deliveries(store.client).redeliveries(sub_id)] == [
+        claim.command_id
+    ]

@@ -17,6 +17,7 @@ from store import keys
 from store.command_store import Claim, CommandStore
 from store.outcomes import Outcomes
 from store.webhooks.deliveries import DeadDelivery, Deliveries
+from store.webhooks.gaps import Gaps
 from tests.factories import make_envelope
 from tests.unit.web.test_web_app import sign_in, web_settings
 from web import create_app
@@ -156,3 +157,18 @@ def test_replay_one_then_plan_start_and_cancel_a_replay_run(client, store):
     assert client.post("/webhooks/runs", data={"csrf_token": csrf}).status_code == 422
     assert [a for a, _ in audit(store)].count("webhook_replay") == 2  # the one that found none too
     assert [a for a, _ in audit(store)].count("bulk_replay_start") == 1
+
+
+def test_a_gap_is_shown_and_filled_from_the_page(client, store):
+    csrf = sign_in(client)
+    sub_id, _ = subscribe(client, csrf)
+    dead_delivery(store, sub_id, 1)  # a command that succeeded, and its outcome event
+    Gaps(store.client).record(sub_id, "0-0", f"{2**42}-0")
+    page = client.get("/webhooks").text
+    assert "Gap 0: it lagged past the outcome stream's bound" in page
+    assert f'action="/webhooks/{sub_id}/gaps/0/fill"' in page
+    client.post(f"/webhooks/{sub_id}/gaps/0/fill", data={"csrf_token": csrf, "why": "lagged"})
+    assert flash(client) == f"Gap 0 of {sub_id}: 1 final events rebuilt from the records."
+    assert "Filled: 1 final events rebuilt" in client.get("/webhooks").text
+    client.post(f"/webhooks/{sub_id}/gaps/0/fill", data={"csrf_token": csrf, "why": "again"})
+    assert flash(client) == f"Not done: {sub_id} has no unfilled gap number 0"

@@ -19,7 +19,10 @@ from config.settings import Settings
 from config.webhooks import WebhookPolicy
 from schemas import CommandState, DeadReason
 from store.command_store import Claim, CommandStore, StoreLimits
+from store.outcomes import Outcomes
+from store.search import Search
 from store.webhooks.deliveries import Deliveries
+from store.webhooks.gaps import Gaps, NoSuchGap
 from store.webhooks.signing import WebhookVerificationError, verify
 from store.webhooks.subscriptions import Subscriptions
 from tests.factories import make_envelope
@@ -160,7 +163,7 @@ def test_an_endpoint_failing_too_long_is_disabled_and_enabling_replays_what_it_m
     assert len(got) == 3
 
 
-def test_a_subscription_lagging_past_the_stream_bound_is_told_what_it_may_have_lost(
+def test_a_subscription_lagging_past_the_stream_bound_gets_its_gap_filled_from_the_records(
     receiver, sender, redis_client
 ):
     store = CommandStore(
@@ -168,10 +171,28 @@ def test_a_subscription_lagging_past_the_stream_bound_is_told_what_it_may_have_l
                                   outcomes_max_len=100)
     )  # fmt: skip
     subs = Subscriptions(store.client, Settings())
-    sub, _ = subs.create(receiver.url, ["succeeded"])
-    for n in range(350):
-        finish(store, n)
+    sub, secret = subs.create(receiver.url, ["succeeded"])
+    ids = [finish(store, n) for n in range(350)]
     drain(sender, subs, sub.id)
-    state = Deliveries(store.client).state(sub.id)
-    assert state["may_have_lost_after"] == "0-0"
-    assert len(receiver.requests) == store.client.xlen("{ordercmd}:outcomes")
+    # the gap is explicit: the range trimmed unread, counted for /metrics
+    [gap] = Gaps(store.client).of(sub.id)
+    first_kept = Outcomes(store.client).read("0-0", count=1)[0]
+    assert (gap.after, gap.before, gap.filled) == ("0-0", first_kept.event_id, None)
+    assert Deliveries(store.client).state(sub.id)["gaps_total"] == "1"
+    streamed = [json.loads(r.body)["data"]["command_id"] for r in receiver.requests]
+    assert len(streamed) == store.client.xlen("{ordercmd}:outcomes")
+    # filled from the records: each command that ended in the gap, once, marked rebuilt
+    search = Search(store.client, {"acme": "backd"})
+    filled = Gaps(store.client).fill(sub, search, actor="olivia", why="lagged")
+    assert filled == 350 - len(streamed)
+    drain(sender, subs, sub.id)
+    rebuilt = [verify(r.body, r.headers, [secret]) for r in receiver.requests[len(streamed) :]]
+    assert all(b["data"]["reconstructed"] is True for b in rebuilt)
+    assert sorted([b["data"]["command_id"] for b in rebuilt] + streamed) == sorted(ids)
+    assert {r.headers["webhook-id"] for r in receiver.requests[len(streamed) :]} == {
+        f"msg_gap-{b['data']['command_id']}-succeeded" for b in rebuilt
+    }
+    with pytest.raises(NoSuchGap):
+        Gaps(store.client).fill(sub, search, actor="olivia", why="again")
+    [(_, entry)] = store.client.xrange("{ordercmd}:audit")
+    assert entry["why"] == f"{sub.id} gap 0: {filled} events rebuilt: lagged"
