@@ -108,21 +108,22 @@ class Outcomes:
         newest = self.client.xrevrange(keys.outcomes(), count=1)
         return str(newest[0][0]) if newest else "0-0"
 
-    def trimmed_past(self, cursor: str) -> bool:
-        """Whether the bound trimmed events a reader at ``cursor`` may not have had.
+    def read_past(self, after: str, *, count: int) -> tuple[list[Outcome], bool]:
+        """Events after ``after`` (as ``read``), and whether the bound trimmed some it lacks.
 
         ``0-0`` is a reader from the stream's start: it missed any trimmed event. Another
         cursor missed some when its own event is trimmed too (maybe none, if the trim stopped
-        right after it: the stream does not say).
+        right after it: the stream does not say). One round trip.
         """
-        try:
-            info: Any = self.client.xinfo_stream(keys.outcomes())
-        except redis.ResponseError:  # no stream yet
-            return False
-        if cursor == "0-0":
-            return int(info.get("entries-added", 0)) > int(info["length"])
-        first = info.get("first-entry")
-        return first is not None and entry_order(str(first[0])) > entry_order(cursor)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xread({keys.outcomes(): after}, count=count)
+        pipe.xinfo_stream(keys.outcomes())
+        reply, info = pipe.execute(raise_on_error=False)
+        if isinstance(reply, Exception):
+            raise reply
+        events = _outcomes(reply[0][1]) if reply else []
+        trimmed = bool(events) and not isinstance(info, Exception) and _trimmed(info, after)
+        return events, trimmed
 
     def read(
         self, after: str, *, count: int = READ_COUNT, block_ms: int | None = None
@@ -170,6 +171,14 @@ class Outcomes:
                 if outcome.command_id == command_id and outcome.final:
                     return CommandState(outcome.state)
         return None
+
+
+def _trimmed(info: Any, cursor: str) -> bool:
+    """Whether the stream (as XINFO STREAM shows it) lost events a reader at ``cursor`` lacks."""
+    if cursor == "0-0":
+        return int(info.get("entries-added", 0)) > int(info["length"])
+    first = info.get("first-entry")
+    return first is not None and entry_order(str(first[0])) > entry_order(cursor)
 
 
 def _outcomes(entries: list[tuple[str, dict[str, str]]]) -> list[Outcome]:

@@ -10,6 +10,7 @@ time (a marker set NX, cleared by the task), however many pumps run.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import redis
@@ -26,6 +27,7 @@ log = structlog.get_logger("ordercmd.webhooks")
 BLOCK_MS = 1000
 COALESCE_S = 0.05  # after an event, wait this long for more: one task delivers them together
 QUEUED_TTL_MS = 60_000  # a lost task message is sent again after this
+RUNS_EVERY_S = 1.0  # how often the delivery-replay runs are moved (their credit lasts 1 s)
 
 
 class WebhookPump:
@@ -39,6 +41,7 @@ class WebhookPump:
         self.send = send
         self.outcomes = Outcomes(client)
         self.runs = DeliveryRunDriver(client)
+        self._runs_due = 0.0  # monotonic time the delivery-replay runs are looked at next
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -54,7 +57,9 @@ class WebhookPump:
             events += self.outcomes.read(events[-1].event_id)
         cursor = events[-1].event_id if events else cursor
         subs = self.subscriptions.all()
-        self.runs.run_once()  # replays due by the delivery-replay runs' rates
+        if time.monotonic() >= self._runs_due:  # once a second, however busy the stream
+            self._runs_due = time.monotonic() + RUNS_EVERY_S
+            self.runs.run_once()
         for sub in self.with_work(subs):
             if self.client.set(keys.webhook_queued(sub.id), 1, nx=True, px=QUEUED_TTL_MS):
                 self.send(sub.id)

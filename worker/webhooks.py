@@ -40,6 +40,8 @@ from store.webhooks.subscriptions import Subscription
 from worker.backoff import retry_delay_s
 
 USER_AGENT = "ordercmd-webhooks/0.1"
+DRAIN_MAX_BYTES = 64 * 1024  # a reply body this short is read, so its connection is reused
+DRAIN_S = 0.25  # for this long at most
 
 
 def delivery_client() -> httpx.Client:
@@ -61,15 +63,34 @@ def post(client: httpx.Client, sub: Subscription, outcome: Outcome, timeout_s: f
     headers |= {"content-type": "application/json", "user-agent": USER_AGENT}
     started = time.monotonic()
     try:
-        # streamed and never read: the answer's status is all a delivery needs
         with (
             deadline(timeout_s),
             client.stream("POST", sub.url, content=body, headers=headers, timeout=timeout_s) as r,
         ):
-            status = r.status_code
+            status = r.status_code  # all a delivery needs
+            _drain(r, started + timeout_s)
     except httpx.HTTPError as exc:
         return f"{type(exc).__name__} after {time.monotonic() - started:.1f} s"
     return "" if 200 <= status < 300 else f"HTTP {status}"
+
+
+def _drain(reply: httpx.Response, ends: float) -> None:
+    """Read a short reply's body so its connection is kept for the next call.
+
+    Only a body that says it is short, read for ``DRAIN_S`` at most: a long, unsized or slow
+    one is left, and its connection closed (the delivery stands on the status alone).
+    """
+    size = reply.headers.get("content-length", "")
+    if not size.isdigit() or int(size) > DRAIN_MAX_BYTES:
+        return
+    budget_s = min(DRAIN_S, ends - time.monotonic())
+    if budget_s <= 0:
+        return
+    try:
+        with deadline(budget_s):
+            reply.read()
+    except httpx.HTTPError:
+        pass  # the connection is closed with the reply
 
 
 @dataclass
@@ -180,8 +201,8 @@ class Sender:
         progress = Progress(lease, policy, redis_now_ms(self.client))
         replays = deliveries.redeliveries(sub.id)
         outcomes = Outcomes(self.client)
-        events = outcomes.read(lease.cursor, count=policy.batch)
-        if events and outcomes.trimmed_past(lease.cursor):
+        events, trimmed = outcomes.read_past(lease.cursor, count=policy.batch)
+        if trimmed:
             # the bound trimmed events this subscription had not read (it lagged more than
             # outcomes_max_len events): the lost range is kept as a gap, to fill from records
             Gaps(self.client).record(sub.id, lease.cursor, events[0].event_id)
@@ -202,29 +223,38 @@ class Sender:
     ) -> int:
         """Send items in order until one fails, the gate holds or the budget is spent.
 
+        The endpoint's gate is asked once for the slots of the calls left (not once a call):
+        a slot taken and not used is spent, never more than the rate.
+
         Returns:
             How many items were done with.
         """
         deadline = time.monotonic() + self.policy.batch_budget_s
+        wanted = [o for o, replay in items if replay or sub.matches(o)]
+        slots, clean = 0, True
         for done, (outcome, redelivery) in enumerate(items):
             if time.monotonic() > deadline:
                 return done
             if not redelivery and not sub.matches(outcome):
                 progress.passed(outcome, redelivery)
                 continue
-            gate = self.endpoints.gate(sub.url)
-            while gate.why == "rate" and time.monotonic() + gate.wait_ms / 1000 < deadline:
-                self.sleep(gate.wait_ms / 1000)
-                gate = self.endpoints.gate(sub.url)
-            if gate.wait_ms > 0:
-                progress.hold(gate.wait_ms, gate.why)
-                return done
+            if not slots:
+                gate = self.endpoints.gate(sub.url, len(wanted))
+                while gate.why == "rate" and time.monotonic() + gate.wait_ms / 1000 < deadline:
+                    self.sleep(gate.wait_ms / 1000)
+                    gate = self.endpoints.gate(sub.url, len(wanted))
+                if not gate.calls:
+                    progress.hold(gate.wait_ms, gate.why)
+                    return done
+                slots, clean = gate.calls, gate.clean
+            slots -= 1
+            wanted.pop(0)
             error = post(self.http, sub, outcome, self.policy.timeout_s)
             if error:
                 state = self.endpoints.record(sub.url, ok=False)
                 progress.failed(outcome, redelivery, error, self.rng, open_=state == "open")
                 return done + 1
-            if not gate.clean:
-                self.endpoints.record(sub.url, ok=True)
+            if not clean:
+                clean = self.endpoints.record(sub.url, ok=True) == "closed"
             progress.ok(outcome, redelivery)
         return len(items)

@@ -35,9 +35,10 @@ def endpoint_id(url: str) -> str:
 
 @dataclass(frozen=True)
 class Gate:
-    """What the endpoint's gate said: wait ``wait_ms`` (and why), or go (``clean`` breaker)."""
+    """What the endpoint's gate said: ``calls`` may go now (``clean`` breaker), or wait."""
 
-    wait_ms: int
+    calls: int
+    wait_ms: int  # when no call may go
     why: str  # '', 'open', 'probing' or 'rate'
     clean: bool
 
@@ -51,15 +52,15 @@ class Endpoints:
         self._gate = client.register_script(source("hook_gate"))
         self._breaker = client.register_script(source("breaker"))
 
-    def gate(self, url: str) -> Gate:
-        """Take a call's slot at the endpoint now, or learn how long to wait."""
+    def gate(self, url: str, wanted: int = 1) -> Gate:
+        """Take the slots free now for up to ``wanted`` calls, or learn how long to wait."""
         name, policy = endpoint_id(url), self.policy
-        wait_ms, why, clean = self._gate(
+        calls, wait_ms, why, clean = self._gate(
             keys=[keys.breaker(FLOW_PROVIDER, name), keys.rate(FLOW_PROVIDER, name)],
             args=[max(1, round(1000 / policy.rate_per_s)), policy.burst,
-                  round(policy.timeout_s * 2000), 1000],
+                  round(policy.timeout_s * 2000), 1000, max(1, wanted)],
         )  # fmt: skip
-        return Gate(int(wait_ms), str(why), bool(int(clean)))
+        return Gate(int(calls), int(wait_ms), str(why), bool(int(clean)))
 
     def record(self, url: str, *, ok: bool) -> str:
         """Tell the endpoint's breaker how a call went; its state after (closed or open)."""

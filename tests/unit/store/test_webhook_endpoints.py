@@ -33,10 +33,17 @@ def test_an_endpoint_is_the_urls_origin():
 
 def test_subscriptions_to_one_origin_share_its_rate(redis_client: redis.Redis):
     endpoints = Endpoints(redis_client, WebhookPolicy(rate_per_s=2, burst=1))
-    assert endpoints.gate(HOOK).wait_ms == 0
+    assert endpoints.gate(HOOK).calls == 1
     held = endpoints.gate("https://hooks.example.com/other-path")
-    assert (held.why, 0 < held.wait_ms <= 500) == ("rate", True)
-    assert endpoints.gate("https://elsewhere.example.com/a").wait_ms == 0
+    assert (held.calls, held.why, 0 < held.wait_ms <= 500) == (0, "rate", True)
+    assert endpoints.gate("https://elsewhere.example.com/a").calls == 1
+
+
+def test_a_batch_takes_the_slots_free_now_up_to_the_burst(redis_client: redis.Redis):
+    endpoints = Endpoints(redis_client, WebhookPolicy(rate_per_s=1, burst=3))
+    assert endpoints.gate(HOOK, 2).calls == 2
+    assert endpoints.gate(HOOK, 5).calls == 1
+    assert endpoints.gate(HOOK, 5).why == "rate"
 
 
 def test_failures_open_the_shared_breaker_then_one_probe_closes_it(redis_client):
@@ -53,10 +60,10 @@ def test_failures_open_the_shared_breaker_then_one_probe_closes_it(redis_client)
     assert cooled.gate("https://slow.example.com/x").why == "open"
     # the cool-down is over: one probe goes, the next caller waits for it
     wait_for_redis_ms(redis_client, 2)
-    assert endpoints.gate(HOOK).wait_ms == 0
+    assert endpoints.gate(HOOK, 10).calls == 1  # the probe, alone
     assert endpoints.gate(HOOK).why == "probing"
     assert endpoints.record(HOOK, ok=True) == "closed"
-    assert endpoints.gate(HOOK).wait_ms == 0
+    assert endpoints.gate(HOOK, 10).calls == 10
 
 
 def wait_for_redis_ms(client: redis.Redis, ms: int) -> None:
