@@ -42,20 +42,30 @@ def deliver(subscription_id: str, send_again: Callable[[str], None]) -> str:
         or ``unknown`` for a subscription that no longer exists.
     """
     sender, subscriptions = webhook_runtime()
-    sender.client.delete(keys.webhook_queued(subscription_id))  # new events wake another task
+    queued = keys.webhook_queued(subscription_id)
+
+    def release() -> None:  # from now on, new events wake another task
+        sender.client.delete(queued)
+
     try:
         sub = subscriptions.get(subscription_id)
     except UnknownSubscription:
+        release()
         return "unknown"
-    result = sender.deliver(sub)
-    queued = keys.webhook_queued(subscription_id)
+    result = sender.deliver(sub, release=release)
     if result == "more" and sender.client.set(queued, 1, nx=True, px=QUEUED_TTL_MS):
         send_again(subscription_id)
     return result
 
 
 def start_pump(settings: Settings, send: Callable[[str], None]) -> WebhookPump | None:
-    """Start the pump thread when any subscription may exist (always: the API can add one)."""
+    """Start the pump thread when any subscription may exist (always: the API can add one).
+
+    The process's sender is built here too, before any task needs it: its TLS context and
+    imports cost a few hundred ms, which the first delivery would otherwise spend while
+    commands run (a forked pool child builds its own, from modules already imported).
+    """
+    webhook_runtime()
     client = redis_client(store_url(settings))
     pump = WebhookPump(client, Subscriptions(client, settings), send)
     pump.start()

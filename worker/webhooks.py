@@ -24,7 +24,7 @@ import redis
 
 from config.webhooks import WebhookPolicy
 from providers.http.deadline import DeadlineTransport, deadline
-from store.clock import redis_now_ms, utcnow
+from store.clock import utcnow
 from store.outcomes import Outcome, Outcomes
 from store.webhooks.deliveries import (
     REDELIVER_READ,
@@ -184,8 +184,11 @@ class Sender:
     def __post_init__(self) -> None:
         self.endpoints = Endpoints(self.client, self.policy)
 
-    def deliver(self, sub: Subscription) -> str:
-        """One leased batch for ``sub``.
+    def deliver(self, sub: Subscription, *, release: Callable[[], None] = lambda: None) -> str:
+        """One leased batch for ``sub``; ``release`` is called once it saved (or could not lease).
+
+        The task's marker stays set until ``release``: the pump sends no second task for the
+        events that come while this batch runs; this task looks for them after releasing.
 
         Returns:
             ``more`` when events may be left (send another task), ``done``, ``backoff`` (a call
@@ -197,8 +200,9 @@ class Sender:
         lease_ms = round((policy.batch_budget_s + 2 * policy.timeout_s) * 1000)
         lease = deliveries.lease(sub.id, uuid.uuid4().hex, lease_ms=lease_ms)
         if isinstance(lease, str):
+            release()
             return lease
-        progress = Progress(lease, policy, redis_now_ms(self.client))
+        progress = Progress(lease, policy, lease.now_ms)
         replays = deliveries.redeliveries(sub.id)
         outcomes = Outcomes(self.client)
         events, trimmed = outcomes.read_past(lease.cursor, count=policy.batch)
@@ -209,6 +213,7 @@ class Sender:
         items = [(o, True) for o in replays] + [(o, False) for o in events]
         done = self._send(sub, items, progress)
         saved = deliveries.save(lease, progress.saved_fields(), progress.counts())
+        release()
         if not saved:
             return "lost"
         if progress.stopped or progress.held:

@@ -2,7 +2,7 @@
 -- A subscription seen for the first time starts at the stream's newest event (from now on).
 -- KEYS: 1 subscription state, 2 outcome stream
 -- ARGV: 1 token, 2 lease ms
--- Returns {'leased', cursor, head attempts, failures in a row, failing since ms or ''}
+-- Returns {'leased', cursor, head attempts, failures in a row, failing since ms or '', now ms}
 --   or {why not ('disabled', 'busy', 'not_due'), ''}.
 local s = redis.call('HMGET', KEYS[1], 'disabled', 'lease_until', 'next_ms', 'cursor',
   'head_attempts', 'failures', 'failing_since_ms')
@@ -17,4 +17,4 @@ if not cursor then
   redis.call('HSET', KEYS[1], 'cursor', cursor)
 end
 redis.call('HSET', KEYS[1], 'lease_token', ARGV[1], 'lease_until', now + tonumber(ARGV[2]))
-return {'leased', cursor, s[5] or '0', s[6] or '0', s[7] or ''}
+return {'leased', cursor, s[5] or '0', s[6] or '0', s[7] or '', now}

@@ -33,6 +33,7 @@ class Lease:
     head_attempts: int  # attempts spent on the next delivery so far
     failures: int  # failed calls in a row
     failing_since_ms: int | None
+    now_ms: int  # Redis time when it was taken
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ class Deliveries:
             return str(reply[0])
         since = str(reply[4])
         return Lease(sub_id, token, str(reply[1]), int(reply[2]), int(reply[3]),
-                     int(since) if since else None)  # fmt: skip
+                     int(since) if since else None, int(reply[5]))  # fmt: skip
 
     def redeliveries(self, sub_id: str) -> list[Outcome]:
         """The replayed events waiting for the subscription, first first."""
