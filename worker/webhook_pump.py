@@ -1,10 +1,12 @@
 """Wakes webhook delivery: sends a task for each subscription with events waiting for it.
 
 One thread per worker main process blocks on the outcome stream (XREAD BLOCK), so a new event
-reaches its task within milliseconds; at least once a second it also looks for subscriptions
-whose backoff ended or that have replays queued, and it drives the delivery-replay runs
-(``runs.delivery_runs``) at their rates. A subscription gets one task message at a
-time (a marker set NX, cleared by the task), however many pumps run.
+reaches its task within milliseconds; at least five times a second it also looks for
+subscriptions whose backoff ended, that have replays queued, or whose last task ended with
+events left (a task leaves those to the pump, which coalesces them, rather than chaining a task
+per event), and once a second it drives the delivery-replay runs (``runs.delivery_runs``) at
+their rates. A subscription gets one task message at a time (a marker set NX, cleared by the
+task when it has saved), however many pumps run.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from store.webhooks.subscriptions import Subscription, Subscriptions
 
 log = structlog.get_logger("ordercmd.webhooks")
 
-BLOCK_MS = 1000
+BLOCK_MS = 200  # the longest an event that came during a task's batch waits for the next task
 COALESCE_S = 0.05  # after an event, wait this long for more: one task delivers them together
 QUEUED_TTL_MS = 60_000  # a lost task message is sent again after this
 RUNS_EVERY_S = 1.0  # how often the delivery-replay runs are moved (their credit lasts 1 s)

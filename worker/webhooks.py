@@ -191,8 +191,9 @@ class Sender:
         events that come while this batch runs; this task looks for them after releasing.
 
         Returns:
-            ``more`` when events may be left (send another task), ``done``, ``backoff`` (a call
-            failed: the pump sends a task when it is due), or why nothing was done:
+            ``more`` when events were left (the budget ended it, or it read a full batch),
+            ``done`` (events that came meanwhile are the pump's to send), ``backoff`` (a call
+            failed or the gate held: the pump sends a task when it is due), or why nothing was done:
             ``disabled``, ``busy``, ``not_due``, ``lost`` (the lease ran out first).
         """
         policy = self.policy
@@ -218,10 +219,10 @@ class Sender:
             return "lost"
         if progress.stopped or progress.held:
             return "backoff"
-        # events that came while this batch ran found the lease taken: this task sends them on
-        moved = outcomes.last_id() != progress.cursor
-        more_replays = len(replays) >= REDELIVER_READ  # one batch reads that many at most
-        return "more" if done < len(items) or moved or more_replays else "done"
+        # events that came while this batch ran are the pump's: it sends the next task for
+        # them within a round, with what else comes meanwhile (a task per event costs more)
+        full = len(replays) >= REDELIVER_READ or len(events) >= policy.batch  # more were there
+        return "more" if done < len(items) or full else "done"
 
     def _send(
         self, sub: Subscription, items: list[tuple[Outcome, bool]], progress: Progress
