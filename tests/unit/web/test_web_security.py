@@ -59,6 +59,16 @@ def test_the_form_routes_are_the_ones_expected(client):
         "/runs",
         "/runs/{run_id}/cancel",
         "/runs/{run_id}/start",
+        "/webhooks",
+        "/webhooks/dead/replay",
+        "/webhooks/runs",
+        "/webhooks/runs/{run_id}/cancel",
+        "/webhooks/runs/{run_id}/start",
+        "/webhooks/{sub_id}/delete",
+        "/webhooks/{sub_id}/disable",
+        "/webhooks/{sub_id}/enable",
+        "/webhooks/{sub_id}/gaps/{number}/fill",
+        "/webhooks/{sub_id}/rotate",
     ]
 
 
@@ -130,7 +140,7 @@ def test_an_operators_form_replays(client, store, published):
 def test_api_actions_without_a_token_are_401_and_with_a_viewers_403(client, store):
     dead = make_dead(store, "a")
     paths = post_routes(client.app, api=True)
-    assert len(paths) == 12, paths  # 6 for dead letters and runs, 6 for webhooks
+    assert len(paths) == 13, paths  # 6 for dead letters and runs, 7 for webhooks
     for path in paths:
         body = {"why": "x", "command": {}}
         assert client.post(concrete(path, dead), json=body).status_code == 401, path
