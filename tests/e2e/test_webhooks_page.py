@@ -8,6 +8,7 @@ died while the receiver was down is replayed from the page and arrives once.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -108,6 +109,25 @@ def test_subscribe_deliver_disable_enable_and_replay_from_the_page(
     wait_for(lambda: command_ids_at(receiver, secret) == [first, second, third],
              what="the replayed delivery")  # fmt: skip
     assert Deliveries(store.client).dead() == []
+    # many: two more die while it is down, then a planned replay run (dry run first) sends them
+    receiver.status = 503
+    more = sandbox.admin.create_orders("fastpod", "new_order", 2)
+    later = [producer.submit(order_command("fastpod", "cancel", o)).command_id for o in more]
+    for command_id in later:
+        assert settled(command_id).state is CommandState.SUCCEEDED
+    wait_for(lambda: len(Deliveries(store.client).dead()) == 2, what="two dead deliveries")
+    receiver.status = 200
+    page.goto(f"{web_url}/webhooks")
+    page.fill("#replay-filter-form input[name=why]", "receiver is back again")
+    page.click("#replay-filter-form button[type=submit]")
+    expect(page.locator(".flash")).to_contain_text("Dry run: 2 dead deliveries would be replayed")
+    expect(page.locator("#run-counts")).to_contain_text("HTTP 503")
+    page.fill("#start-form input[name=rate]", "5")
+    page.click("#start-form button")
+    expect(page.locator("[data-progress-text]")).to_have_text(re.compile(r"^done: 2 of 2"))
+    shot(page, "webhooks-replay-run")
+    wait_for(lambda: sorted(command_ids_at(receiver, secret)[3:]) == sorted(later),
+             what="the run's deliveries")  # fmt: skip
     # at 375 px the page still shows each subscription and its actions
     page.set_viewport_size({"width": 375, "height": 800})
     page.goto(f"{web_url}/webhooks")
