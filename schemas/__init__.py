@@ -28,6 +28,7 @@ from schemas.records import (
     CommandRecord,
     CommandState,
     DeadReason,
+    WaitingFor,
 )
 
 AnyCommand = CancelOrder | UpdateOrder | RefundOrder
@@ -63,6 +64,7 @@ __all__ = [
     "RefundPrint",
     "ShoplazzaPatch",
     "UpdateOrder",
+    "WaitingFor",
     "Verdict",
     "content_digest",
     "derived_key",

@@ -14,14 +14,24 @@ from schemas.evidence import Fingerprint, ReadNote
 class CommandState(StrEnum):
     """Where a command is in its life."""
 
-    WAITING = "waiting"  # behind another command of the same order lane
+    WAITING = "waiting"  # waiting its turn, no attempt spent: what for is its `WaitingFor`
     QUEUED = "queued"  # head of its lane, a message is on the broker
     RUNNING = "running"  # claimed by a worker under a lease
-    RETRYING = "retrying"  # parked in the retry schedule until its next attempt
+    RETRYING = "retrying"  # an attempt failed: parked in the retry schedule until the next one
     SUCCEEDED = "succeeded"
     ALREADY_DONE = "already_done"  # the provider's order already showed the target state
     DEAD = "dead"  # in the dead-letter queue, with its reason
     DISCARDED = "discarded"  # an operator gave it up
+
+
+class WaitingFor(StrEnum):
+    """What a ``waiting`` command waits for; none of these spends an attempt."""
+
+    LANE = "lane"  # the command ahead of it in its order lane to end
+    RATE = "rate"  # its slot under the account's rate limit
+    BREAKER = "breaker"  # the account's circuit breaker to close (or its probe to report)
+    PAUSED = "paused"  # the end of a pause of its account (a provider's 429, or an operator's)
+    BACKLOG = "backlog"  # its turn in the account's bulk backlog (bulk work waits there by design)
 
 
 TERMINAL_STATES = frozenset(
@@ -83,6 +93,11 @@ class CommandRecord(BaseModel):
     attempts: list[Attempt] = Field(default_factory=list)
     deliveries: int = 0  # deliveries that started but never reported back
     next_attempt_at: datetime | None = None
+    waiting_for: WaitingFor | None = None  # set while the state is waiting
+    # while waiting: when its turn comes, when known (a gate's due time, a released bulk
+    # command's slot) or estimated (a backlog's place at the account's measured rate)
+    waiting_until: AwareDatetime | None = None
+    backlog_place: int | None = None  # 1 = next out of its account's bulk backlog
     dead_reason: DeadReason | None = None
     last_message: str = ""
     lane_position: int | None = None  # 0 = head of its order lane; None once it left the lane

@@ -17,6 +17,7 @@ from providers.accounts import Account
 from store import keys
 from store.flow import FlowControl
 from store.scripts import Scripts
+from store.waits import BacklogRates
 
 RELEASE_LIMIT = 1000  # most commands released per account per tick (one publish batch)
 
@@ -28,7 +29,7 @@ class BacklogDepth:
     account: str
     depth: int  # commands waiting
     oldest_ms: int | None  # when the oldest one waiting was admitted
-    eta_s: float | None  # until the backlog is through at the account's rate; None: unknown
+    eta_s: float | None  # until the backlog is through at its measured rate; None: unknown
 
 
 class Backlogs:
@@ -77,6 +78,7 @@ class Backlogs:
                 keys.bulk_share(name),
                 keys.rate_pause(provider, name),
                 keys.breaker(provider, name),
+                keys.backlog_released(name),
             ]
             flow_args += [name, *self._release_args(name)]
         released = self.scripts.release(
@@ -95,7 +97,10 @@ class Backlogs:
         return [interval_ms, burst, self.tick_ms + interval_ms, share_ms]
 
     def depths(self) -> list[BacklogDepth]:
-        """Every non-empty backlog: depth, oldest admission, ETA at the account's rate."""
+        """Every non-empty backlog: depth, oldest admission, ETA at the rate it drains at.
+
+        The rate is the one measured (released in the last minute), else the configured one.
+        """
         names = sorted(str(a) for a in self.client.smembers(keys.backlogs()))
         pipe = self.client.pipeline(transaction=False)
         for name in names:
@@ -107,12 +112,13 @@ class Backlogs:
         for head in heads:
             pipe.hget(keys.command(str(head)), "created_ms")
         created = pipe.execute()
+        busy = [name for name, depth in zip(names, replies[0::2], strict=True) if depth]
+        rates = BacklogRates(self.client, self.accounts).per_s(busy) if busy else {}
         out = []
         for name, depth, created_ms in zip(names, replies[0::2], created, strict=True):
             if not depth:
                 continue
-            limits = self._limits(name)
-            eta_s = depth * limits[0] / 1000 if limits else None
+            rate = rates[name]
             oldest = int(created_ms) if created_ms is not None else None
-            out.append(BacklogDepth(name, int(depth), oldest, eta_s))
+            out.append(BacklogDepth(name, int(depth), oldest, depth / rate if rate else None))
         return out

@@ -184,6 +184,11 @@ def backlog_prefix() -> str:
     return f"{PREFIX}:backlog:"
 
 
+def backlog_released(account: str) -> str:
+    """Sorted set: releases from one account's backlog in the last minute ('slot:count' by ms)."""
+    return f"{PREFIX}:released:{account}"
+
+
 def backlogs() -> str:
     """Set: the accounts whose bulk backlog may hold commands (the scheduler releases them)."""
     return f"{PREFIX}:backlogs"

@@ -64,8 +64,8 @@ def execute(command_id: str, runtime: Runtime) -> str:
     """
     claim = _claim(command_id, runtime)
     if isinstance(claim, Parked):
-        log.info("command parked", command_id=command_id, why=claim.why, delay_s=claim.wait_s)
-        return str(CommandState.RETRYING)
+        log.info("command waits", command_id=command_id, why=claim.why, delay_s=claim.wait_s)
+        return str(CommandState.WAITING)
     if claim == "missing":
         report_missing(runtime.store.client, command_id)
         return claim

@@ -8,7 +8,8 @@
 --       for the scheduler now); then 7 per command from 4: id, envelope json, fingerprint,
 --       lane name, provider, account, kind (the last three for the search indexes)
 -- Returns '<status> <id>' for each command, all joined by spaces into one string (one reply to
--- parse, not one per command): status queued or waiting (admitted, in that state), existing or
+-- parse, not one per command): status queued or waiting (admitted, in that state: waiting behind
+-- its lane, or a bulk head in its account's backlog), existing or
 -- conflict (with the id admitted before under the key).
 local retention_s, guard_ms, bulk_guard_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = now_ms()
@@ -40,19 +41,22 @@ local function admit_one(k, a)
   local seq = redis.call('INCR', KEYS[3])
   redis.call('SET', KEYS[k], id .. ' ' .. ARGV[a + 2], 'EX', retention_s)
   local head = redis.call('RPUSH', KEYS[k + 2], id) == 1 -- the lane was empty
-  local state = 'waiting'
-  if head then state = 'queued' end
+  local bulk_head = head and is_bulk_id(id)
+  -- behind its lane it waits; a head is queued, a bulk head waits in its account's backlog
+  local state, waiting_for = 'waiting', 'lane'
+  if bulk_head then waiting_for = 'backlog' elseif head then state, waiting_for = 'queued', '' end
   redis.call('HSET', KEYS[k + 1], 'id', id, 'envelope', ARGV[a + 1], 'state', state,
     'lane', ARGV[a + 3], 'created_ms', now, 'updated_ms', now, 'seq', seq, 'deliveries', 0,
-    'attempts_n', 0, 'unprocessable_n', 0, 'reconcile', 0)
+    'attempts_n', 0, 'unprocessable_n', 0, 'reconcile', 0, 'waiting_for', waiting_for)
   redis.call('ZADD', KEYS[k + 3], seq, id)
   redis.call('EXPIRE', KEYS[k + 3], retention_s)
   zadd(KEYS[2], now, id)
   local c = {provider = ARGV[a + 4], account = ARGV[a + 5], kind = ARGV[a + 6]}
   index_admitted(id, c, state, now, zadd)
+  if state == 'waiting' then zadd(index_key('waiting_for', waiting_for), now, id) end
   -- written with the record, not at the end: an admitted head is never unsent. A bulk head
   -- waits in its account's backlog: the scheduler sends it when the account has a slot for it.
-  if head and is_bulk_id(id) then
+  if bulk_head then
     to_backlog(id, ARGV[a + 5], seq)
   elseif head then
     redis.call('ZADD', KEYS[1], now + guard_for(id, guard_ms, bulk_guard_ms), id)

@@ -1,7 +1,8 @@
 -- Claim a command for one delivery under a lease; duplicates and stale messages are no-ops.
 -- With its account's flow keys, the claim also gates the call: when a 429 pause, an open
--- circuit breaker or the rate limit says wait, the command is parked in the retry schedule
--- instead, in the same step (the wait spends no attempt and holds no worker slot).
+-- circuit breaker or the rate limit says wait, the command waits (state 'waiting', with what
+-- for in 'waiting_for') in the retry schedule instead, in the same step (the wait spends no
+-- attempt and holds no worker slot). A command waiting for its lane is not claimed.
 -- KEYS: 1 command, 2 running, 3 dispatch, 4 schedule, 5 attempts,
 --       optional 6 breaker hash, 7 rate (theoretical arrival time), 8 pause (set on a 429)
 -- ARGV: 1 id, 2 token, 3 lease ms, 4 early ms (how early a retry may start),
@@ -19,6 +20,8 @@ local WAIT_REASONS = {
   paused = '%s paused after a 429',
   rate = 'rate limit of %s',
 }
+-- What a command told to wait waits for ('waiting_for'), by why; any other why is a pause.
+local WAITING_FOR = {open = 'breaker', probing = 'breaker', rate = 'rate', backlog = 'backlog'}
 
 -- Priority classes: a bulk command (a bulk file's, or one a bulk run replayed: field 'class')
 -- never books a slot more than one interval past the account's burst; live ones book any slot.
@@ -77,12 +80,14 @@ local function count_gated(why)
   count_minute('call|' .. account .. '|' .. ARGV[6])
 end
 
-local function park(now, wait, why, reconcile)
+-- `f`: the record's fields read below (12 created_ms, 13 waiting_for).
+local function park(now, wait, why, reconcile, f)
   local due = now + wait
   local message = string.format('waiting %.2f s: ' .. WAIT_REASONS[why], wait / 1000, ARGV[5])
-  index_state(KEYS[1], ARGV[1], 'retrying')
-  redis.call('HSET', KEYS[1], 'state', 'retrying', 'next_ms', due, 'deliveries', 0,
-    'reconcile', reconcile, 'last_message', message, 'updated_ms', now,
+  local waiting_for = WAITING_FOR[why] or 'paused'
+  move_index(ARGV[1], f[12], f[1], f[13], 'waiting', waiting_for)
+  redis.call('HSET', KEYS[1], 'state', 'waiting', 'waiting_for', waiting_for, 'next_ms', due,
+    'deliveries', 0, 'reconcile', reconcile, 'last_message', message, 'updated_ms', now,
     'reserved', why == 'rate' and due or 0)
   redis.call('HDEL', KEYS[1], 'token', 'lease_until')
   redis.call('ZREM', KEYS[2], ARGV[1])
@@ -93,11 +98,10 @@ end
 
 -- A bulk command that would wait past one slot waits in its account's backlog instead: no slot,
 -- no message, no worker. A dead delivery's re-send keeps the read-before-send it needs.
-local function backlog(now, state, reconcile)
-  if state == 'running' then state = 'retrying' end
-  if redis.call('HGET', KEYS[1], 'state') ~= state then index_state(KEYS[1], ARGV[1], state) end
-  redis.call('HSET', KEYS[1], 'state', state, 'next_ms', now, 'deliveries', 0,
-    'reconcile', reconcile, 'updated_ms', now,
+local function backlog(now, reconcile, f)
+  move_index(ARGV[1], f[12], f[1], f[13], 'waiting', 'backlog')
+  redis.call('HSET', KEYS[1], 'state', 'waiting', 'waiting_for', 'backlog', 'next_ms', now,
+    'deliveries', 0, 'reconcile', reconcile, 'updated_ms', now,
     'last_message', 'waiting its turn in the bulk backlog of ' .. ARGV[5])
   redis.call('HDEL', KEYS[1], 'token', 'lease_until', 'reserved')
   redis.call('ZREM', KEYS[2], ARGV[1])
@@ -109,20 +113,21 @@ end
 
 local f = redis.call('HMGET', KEYS[1], 'state', 'lease_until', 'next_ms', 'deliveries',
   'envelope', 'attempts_n', 'unprocessable_n', 'reconcile', 'first_claim_ms', 'reserved',
-  'fingerprint')
+  'fingerprint', 'created_ms', 'waiting_for')
 local state = f[1]
 if not state then  -- lost (evicted, expired): reported once, never handed out again
   for i = 2, 4 do redis.call('ZREM', KEYS[i], ARGV[1]) end
   return {'missing', ''}
 end
 if is_terminal(state) then return {'finished', state} end
-if state == 'waiting' then return {'not_head', state} end
+if waits_for(state, f[13]) == 'lane' then return {'not_head', state} end
 local now = now_ms()
 local reconcile = f[8] or '0'
 if state == 'running' then
   if tonumber(f[2]) > now then return {'busy', state} end
   reconcile = '1'  -- the last delivery died holding the lease: it may have reached the provider
-elseif state == 'retrying' then
+elseif state == 'retrying' or (state == 'waiting' and f[13] ~= 'backlog') then
+  -- (from the backlog, like a queued one, it goes when its message comes: the gate decides)
   if tonumber(f[3]) > now + tonumber(ARGV[4]) then return {'not_due', state} end
 end
 local deliveries = tonumber(f[4] or 0) + 1
@@ -135,12 +140,12 @@ if #KEYS == 8 and (ARGV[10] == '' or deliveries <= tonumber(ARGV[10])) then
   if is_bulk_id(ARGV[1]) then redis.call('ZREM', BACKLOG_PREFIX .. account, ARGV[1]) end
   local wait, why, clean = gate(now, tonumber(f[10] or ''))
   count_gated(why)
-  if why == 'backlog' then return backlog(now, state, reconcile) end
-  if wait > 0 then return park(now, wait, why, reconcile) end
+  if why == 'backlog' then return backlog(now, reconcile, f) end
+  if wait > 0 then return park(now, wait, why, reconcile, f) end
   if clean then breaker_clean = 1 end
 end
 local lease_until = now + tonumber(ARGV[3])
-index_state(KEYS[1], ARGV[1], 'running')
+move_index(ARGV[1], f[12], state, f[13], 'running')
 redis.call('HSET', KEYS[1], 'state', 'running', 'token', ARGV[2], 'lease_until', lease_until,
   'updated_ms', now, 'deliveries', deliveries, 'reconcile', reconcile,
   'first_claim_ms', f[9] or now, 'worker', ARGV[#ARGV], 'claimed_ms', now)

@@ -48,12 +48,34 @@ local function index_admitted(id, c, state, now, zadd)
   end
 end
 
--- Move a command to the index of `state`; call it before the record changes. With `expire_s`
--- the record expires then, and trim drops its index entries at that time (trim.lua).
-local function index_state(cmd_key, id, state, expire_s)
-  local f = redis.call('HMGET', cmd_key, 'state', 'created_ms', 'envelope')
-  redis.call('ZREM', index_key('state', f[1]), id)
-  redis.call('ZADD', index_key('state', state), f[2], id)
+-- What a command in `state` waits for ('waiting_for' field `field`): nothing unless it is
+-- waiting; a waiting record without the field (written before it existed) waits for its lane.
+local function waits_for(state, field)
+  if state ~= 'waiting' then return nil end
+  return field or 'lane'
+end
+
+-- Move command `id` (admitted at `score`) from the state index of `from` to that of `to`, and
+-- between the indexes of what it waits for (`from_for`: its 'waiting_for' field; `to_for`:
+-- 'lane' unless given). Only what changes is written: a state kept costs nothing.
+local function move_index(id, score, from, from_for, to, to_for)
+  if from ~= to then
+    redis.call('ZREM', index_key('state', from), id)
+    redis.call('ZADD', index_key('state', to), score, id)
+  end
+  local was, now_for = waits_for(from, from_for), waits_for(to, to_for)
+  if was ~= now_for then
+    if was then redis.call('ZREM', index_key('waiting_for', was), id) end
+    if now_for then redis.call('ZADD', index_key('waiting_for', now_for), score, id) end
+  end
+end
+
+-- Move a command to the index of `state` (waiting: for `waiting_for`, 'lane' unless given);
+-- call it before the record changes, and write 'waiting_for' with a waiting state. With
+-- `expire_s` the record expires then, and trim drops its index entries at that time (trim.lua).
+local function index_state(cmd_key, id, state, expire_s, waiting_for)
+  local f = redis.call('HMGET', cmd_key, 'state', 'created_ms', 'envelope', 'waiting_for')
+  move_index(id, f[2], f[1], f[4], state, waiting_for)
   if expire_s then
     local c = cjson.decode(f[3])['command']
     local entry = table.concat({id, state, c['provider'], c['account'], c['kind']}, ' ')
@@ -63,11 +85,13 @@ end
 
 -- Drop a command from every index it is in (its record is about to be deleted).
 local function unindex(cmd_key, id)
-  local f = redis.call('HMGET', cmd_key, 'state', 'envelope')
+  local f = redis.call('HMGET', cmd_key, 'state', 'envelope', 'waiting_for')
   if not f[2] then return end
   for _, key in ipairs(indexes_of(f[1], cjson.decode(f[2])['command'])) do
     redis.call('ZREM', key, id)
   end
+  local waiting = waits_for(f[1], f[3])
+  if waiting then redis.call('ZREM', index_key('waiting_for', waiting), id) end
 end
 
 -- Drop a command from its indexes by an unindex-queue entry ('id state provider account kind').
@@ -84,8 +108,9 @@ local function release_lane(lane_key, id, cmd_prefix, dispatch_key, now, guard_m
   local nxt = redis.call('LINDEX', lane_key, 0)
   if nxt then
     local key = cmd_prefix .. nxt
-    if redis.call('HGET', key, 'state') == 'waiting' then
-      index_state(key, nxt, 'queued')
+    local f = redis.call('HMGET', key, 'state', 'waiting_for', 'created_ms')
+    if waits_for(f[1], f[2]) == 'lane' then
+      move_index(nxt, f[3], f[1], f[2], 'queued')
       redis.call('HSET', key, 'state', 'queued', 'updated_ms', now)
       redis.call('ZADD', dispatch_key, now + guard_for(nxt, guard_ms, bulk_guard_ms or guard_ms), nxt)
       return nxt
@@ -148,8 +173,8 @@ end
 
 -- Take dead letter `id` out of the dead-letter sets (KEYS[2..4]) and put it at the tail of its
 -- order lane (KEYS[5]): queued with its message due after `guard_ms` in the dispatch set
--- (KEYS[6]) when it heads the lane, else waiting. Returns the state; replay and edit-and-replay
--- then write their own fields.
+-- (KEYS[6]) when it heads the lane, else waiting (for the lane). Returns the state; replay and
+-- edit-and-replay then write their own fields (with 'waiting_for' = 'lane').
 local function requeue_dead(id, guard_ms, now)
   for i = 2, 4 do redis.call('ZREM', KEYS[i], id) end
   redis.call('RPUSH', KEYS[5], id)

@@ -8,9 +8,9 @@ local f = redis.call('HMGET', KEYS[1], 'state', 'dead_reason')
 if f[1] ~= 'dead' or f[2] ~= ARGV[3] then return {'not_dead', f[1] or 'missing'} end
 local now = now_ms()
 local state = requeue_dead(ARGV[1], ARGV[2], now)
-redis.call('HSET', KEYS[1], 'state', state, 'attempts_n', 0, 'unprocessable_n', 0,
-  'deliveries', 0, 'reconcile', 1, 'updated_ms', now, 'last_message', 'replayed: ' .. ARGV[5],
-  'class', ARGV[8])
+redis.call('HSET', KEYS[1], 'state', state, 'waiting_for', 'lane', 'attempts_n', 0,
+  'unprocessable_n', 0, 'deliveries', 0, 'reconcile', 1, 'updated_ms', now,
+  'last_message', 'replayed: ' .. ARGV[5], 'class', ARGV[8])
 revive(KEYS[1])
 redis.call('XADD', KEYS[7], '*', 'action', 'replay', 'command_id', ARGV[1], 'actor', ARGV[4],
   'why', ARGV[5], 'at_ms', now)

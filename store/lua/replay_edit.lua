@@ -11,8 +11,8 @@ if f[3] ~= ARGV[6] then return {'changed', f[1]} end
 local now = now_ms()
 local state = requeue_dead(ARGV[1], ARGV[2], now)
 redis.call('HSETNX', KEYS[1], 'original_envelope', f[3])
-redis.call('HSET', KEYS[1], 'envelope', ARGV[7], 'state', state, 'attempts_n', 0,
-  'unprocessable_n', 0, 'deliveries', 0, 'reconcile', 1, 'updated_ms', now,
+redis.call('HSET', KEYS[1], 'envelope', ARGV[7], 'state', state, 'waiting_for', 'lane',
+  'attempts_n', 0, 'unprocessable_n', 0, 'deliveries', 0, 'reconcile', 1, 'updated_ms', now,
   'last_message', 'edited and replayed: ' .. ARGV[5], 'class', 'live')  -- an operator's: live
 revive(KEYS[1])
 redis.call('HINCRBY', KEYS[1], 'edits', 1)

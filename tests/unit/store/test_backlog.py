@@ -124,8 +124,10 @@ def test_a_bulk_command_that_would_wait_past_one_slot_goes_to_the_backlog_holdin
     assert parked.why == "backlog"
     assert abs(gated.booked_ms() - booked) <= 50, "it booked no slot"
     assert gated.backlog() == [command_id]
-    fields = redis_client.hmget(keys.command(command_id), "state", "token", "deliveries")
-    assert fields == ["queued", None, "0"]
+    fields = redis_client.hmget(
+        keys.command(command_id), "state", "waiting_for", "token", "deliveries"
+    )
+    assert fields == ["waiting", "backlog", None, "0"]
     for key in (keys.dispatch(), keys.schedule(), keys.running()):
         assert redis_client.zscore(key, command_id) is None, key
 

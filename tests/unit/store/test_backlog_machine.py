@@ -2,6 +2,8 @@
 
 Every unfinished command heading its lane is in exactly one of the backlog, the dispatch set,
 the retry schedule or the running set; each lane finishes its commands in admission order.
+A command the gate or the backlog holds is ``waiting`` for that (``rate``, ``backlog``...),
+indexed as such, and ``retrying`` only after a delivery reported a retry.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from redisconn import client as clients
-from schemas import CommandState
+from schemas import CommandState, WaitingFor
 from store import keys
 from store.command_store import Claim, LeaseLost, Spend
 from tests.unit.store.test_backlog import Gated
@@ -27,6 +29,7 @@ SETS = {
     "running": keys.running(),
 }
 ENDED = {CommandState.SUCCEEDED, CommandState.DISCARDED}
+WAITS = [str(w) for w in WaitingFor]
 
 
 class BacklogMachine(RuleBasedStateMachine):
@@ -42,6 +45,7 @@ class BacklogMachine(RuleBasedStateMachine):
         self.admitted: dict[str, list[str]] = {order: [] for order in ORDERS}
         self.finished: dict[str, list[str]] = {order: [] for order in ORDERS}
         self.claims: dict[str, Claim] = {}
+        self.retried: set[str] = set()
 
     def teardown(self) -> None:
         self.client.close()
@@ -81,6 +85,7 @@ class BacklogMachine(RuleBasedStateMachine):
         claim = self.claims.pop(command_id)
         with suppress(LeaseLost):
             if retry:
+                self.retried.add(command_id)
                 self.gated.store.retry(
                     claim, None, delay_s=0, spend=Spend.ATTEMPT, reconcile_first=False
                 )
@@ -105,14 +110,28 @@ class BacklogMachine(RuleBasedStateMachine):
         for order, ids in self.admitted.items():
             lane = self.gated.store.lane_ids(f"shoplazza:store:{order}")
             for command_id in ids:
-                state = self.client.hget(keys.command(command_id), "state")
+                state, waiting_for = self.client.hmget(
+                    keys.command(command_id), "state", "waiting_for"
+                )
                 where = [n for n, k in SETS.items() if self.client.zscore(k, command_id)]
                 if state in ENDED:
                     assert (where, command_id in lane) == ([], False), (command_id, state)
-                elif state == CommandState.WAITING:
+                elif state == CommandState.WAITING and waiting_for == WaitingFor.LANE:
                     assert (where, lane.index(command_id) > 0) == ([], True), command_id
                 else:
                     assert (len(where), lane[0]) == (1, command_id), (command_id, state, where)
+
+    @invariant()
+    def waits_are_waiting_and_indexed_by_what_for(self) -> None:
+        """Only a delivery that asked for a retry leaves ``retrying``; each wait has its index."""
+        for command_id in (i for ids in self.admitted.values() for i in ids):
+            state, waiting_for = self.client.hmget(keys.command(command_id), "state", "waiting_for")
+            if state == CommandState.RETRYING:
+                assert command_id in self.retried, command_id
+            indexed = [w for w in WAITS if self.client.zscore(keys.index("waiting_for", w), command_id)]
+            assert indexed == ([waiting_for] if state == CommandState.WAITING else []), command_id
+            in_backlog = self.client.zscore(SETS["backlog"], command_id) is not None
+            assert not in_backlog or (state, waiting_for) == ("waiting", "backlog"), command_id
 
     @invariant()
     def lanes_finish_in_admission_order(self) -> None:

@@ -9,8 +9,9 @@ import fakeredis
 import pytest
 
 from providers.accounts import BackdAccount, ShoplazzaAccount
-from schemas import CommandState
+from schemas import CommandState, WaitingFor
 from store import keys
+from store.clock import from_ms
 from store.command_store import Claim, OtherAccount, Parked
 from store.flow import BreakerPolicy, FlowControl
 from store.records import read_record
@@ -57,7 +58,10 @@ def test_a_rate_limited_command_is_parked_without_spending_anything(calls, flow)
     assert isinstance(parked, Parked)
     record = read_record(flow.client, command_id)
     assert record is not None
-    assert (record.state, record.attempts) == (CommandState.RETRYING, [])
+    assert (record.state, record.waiting_for, record.attempts) == (
+        CommandState.WAITING, WaitingFor.RATE, []
+    ), "waiting its turn, not retrying"
+    assert record.waiting_until == from_ms(flow.client.zscore(keys.schedule(), command_id))
     assert record.last_message == f"waiting {parked.wait_s:.2f} s: rate limit of store"
     fields = flow.client.hmget(keys.command(command_id), "attempts_n", "deliveries", "token")
     assert fields == ["0", "0", None], "no attempt, no delivery counted, no lease held"

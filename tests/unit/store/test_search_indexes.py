@@ -41,6 +41,8 @@ def recount(client: fakeredis.FakeRedis) -> dict[str, dict[str, float]]:
         fields = {"state": record["state"]} | {
             f: command[f] for f in ("provider", "account", "kind")
         }
+        if record["state"] == "waiting":  # and what for: its own index
+            fields["waiting_for"] = record.get("waiting_for") or "lane"
         for field, value in fields.items():
             expected.setdefault(keys.index(field, value), {})[record["id"]] = float(
                 record["created_ms"]

@@ -17,7 +17,7 @@ from providers.errors import (
     Unprocessable,
 )
 from providers.fake import APPLY_THEN_FAIL, FakeProvider
-from schemas import AttemptOutcome, CommandRecord, CommandState, DeadReason
+from schemas import AttemptOutcome, CommandRecord, CommandState, DeadReason, WaitingFor
 from store import keys
 from store.command_store import CommandStore, StoreLimits
 from store.flow import FlowControl
@@ -74,7 +74,7 @@ def run_to_rest(runtime: Runtime, command_id: str, *, rounds: int = 20) -> Comma
     """Deliver the command until it rests in an end state, as the scheduler would."""
     for _ in range(rounds):
         state = execute(command_id, runtime)
-        if state not in {"retrying", "not_due"}:
+        if state not in {"retrying", "waiting", "not_due"}:
             break
         runtime.store.client.zadd(keys.schedule(), {command_id: 0})
         runtime.store.client.hset(keys.command(command_id), "next_ms", 0)
@@ -201,10 +201,10 @@ def test_an_open_breaker_parks_the_command_without_calling_or_spending(runtime, 
     for _ in range(runtime.flow.policy.failures):
         runtime.flow.record("backd", "acme", ok=False)
     command_id = admit(runtime)
-    assert execute(command_id, runtime) == "retrying"
+    assert execute(command_id, runtime) == "waiting"
     record = read_record(runtime.store.client, command_id)
     assert record is not None
-    assert (record.attempts, fake.calls) == ([], [])
+    assert (record.attempts, fake.calls, record.waiting_for) == ([], [], WaitingFor.BREAKER)
     assert "circuit breaker open" in record.last_message
 
 
@@ -220,7 +220,7 @@ def test_provider_outages_open_the_breaker_for_everyone(runtime, fake):
 def test_a_rate_limited_command_holds_its_slot_and_goes_when_due(runtime, fake):
     runtime.store.client.set(keys.rate("backd", "acme"), 10**15)  # the bucket is far ahead
     command_id = admit(runtime)
-    assert execute(command_id, runtime) == "retrying"
+    assert execute(command_id, runtime) == "waiting"
     record = run_to_rest(runtime, command_id)
     assert record.state is CommandState.SUCCEEDED
     assert [c.operation for c in fake.calls] == ["cancel"]
@@ -258,7 +258,7 @@ def test_each_account_is_gated_by_its_own_limits_in_one_claim_when_expected(runt
     assert execute(admit(runtime, "a1"), runtime) == "succeeded"
     assert claims.calls == 1, "the first account configured is expected first"
     parked = admit(runtime, "o1", account="other", order_id="BO-000002")
-    assert execute(parked, runtime) == "retrying"
+    assert execute(parked, runtime) == "waiting"
     assert claims.calls == 3, "another account's command: the claim names it, then gates it"
     record = read_record(runtime.store.client, parked)
     assert record is not None
