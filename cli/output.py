@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from schemas import CommandRecord
+from schemas import WAIT_TEXT, CommandRecord
 from store.summary import Summary
 
 PIPED_WIDTH = 4096  # piped output: tables as wide as their rows, so ids are never wrapped or cut
@@ -43,6 +43,25 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
+def state_label(record: CommandRecord) -> str:
+    """The state, with why it ended dead or what it waits for: ``waiting (rate)``."""
+    why = record.dead_reason or record.waiting_for
+    return str(record.state) + (f" ({why})" if why else "")
+
+
+def wait_line(record: CommandRecord) -> str:
+    """What a waiting command waits for, its place in a backlog, and until when if known."""
+    if record.waiting_for is None:
+        return ""
+    line = WAIT_TEXT[record.waiting_for]
+    if record.backlog_place:
+        line += f", place {record.backlog_place}"
+    if record.waiting_until:
+        about = "about " if record.backlog_place else ""
+        line += f", {about}until {record.waiting_until:%Y-%m-%d %H:%M:%S}"
+    return line + " (no attempt spent)"
+
+
 def records_table(records: Sequence[CommandRecord], *, title: str) -> Table:
     """One row per command: id, kind, order, state, attempts, last message."""
     table = Table(title=title, title_justify="left")
@@ -58,7 +77,7 @@ def records_table(records: Sequence[CommandRecord], *, title: str) -> Table:
         table.add_column(column, overflow="fold")
     for record in records:
         command = record.envelope.command
-        state = str(record.state) + (f" ({record.dead_reason})" if record.dead_reason else "")
+        state = state_label(record)
         table.add_row(
             record.id,
             command.kind,
@@ -78,6 +97,7 @@ def record_detail(record: CommandRecord) -> None:
     console.print(
         f"[bold]command[/] {record.id}  [{style}]{record.state}[/]"
         + (f"  reason [red]{record.dead_reason}[/]" if record.dead_reason else "")
+        + (f"  for [{style}]{record.waiting_for}[/]" if record.waiting_for else "")
     )
     console.print(f"  {command.kind} at {command.lane}   key {record.envelope.idempotency_key}")
     console.print(
@@ -91,7 +111,9 @@ def record_detail(record: CommandRecord) -> None:
             markup=False,
             soft_wrap=True,
         )
-    if record.next_attempt_at:
+    if record.waiting_for:
+        console.print(f"  {wait_line(record)}")
+    elif record.next_attempt_at:
         console.print(f"  next attempt at {record.next_attempt_at:%Y-%m-%d %H:%M:%S}")
     if record.lane_position:
         console.print(f"  waiting behind {record.lane_position} command(s) of the same order")
@@ -126,6 +148,10 @@ def summary_table(summary: Summary) -> Table:
     table.add_column("count", justify="right")
     for state, count in summary.states.items():
         table.add_row(f"[{STATE_STYLES.get(state, '')}]{state}[/]", str(count))
+        if state == "waiting":
+            for what, waiting in summary.waiting_for.items():
+                if waiting:
+                    table.add_row(f"  waiting for: {what}", str(waiting))
     for reason, count in summary.dead_by_reason.items():
         if count:
             table.add_row(f"  dead: {reason}", str(count))

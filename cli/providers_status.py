@@ -58,7 +58,7 @@ class BacklogView:
 
     depth: int
     oldest_age_s: float | None  # since the oldest one waiting was admitted; None: empty
-    eta_s: float | None  # until the backlog is through at the account's rate; None: empty
+    eta_s: float | None  # until the backlog is through at its measured rate; None: empty
 
 
 @dataclass(frozen=True)

@@ -73,16 +73,18 @@ def status(
     if not (command_id or order):
         show_summary(as_json)
         return
-    with opened_store() as (_, store):
+    with opened_store() as (settings, store):
+        accounts = settings.accounts
         if command_id:
-            record = read_record(store.client, command_id)
+            record = read_record(store.client, command_id, accounts=accounts)
             if record is None:
                 raise OrderCmdError(f"no command {command_id} (unknown, or expired)")
             records = [record]
         else:
             if (order or "").count(":") < 2:
                 raise click.BadParameter("use PROVIDER:ACCOUNT:ORDER_ID", param_hint="--order")
-            records = [r for r in read_records(store.client, store.order_ids(order or "")) if r]
+            ids = store.order_ids(order or "")
+            records = [r for r in read_records(store.client, ids, accounts=accounts) if r]
     if as_json:
         data = [r.model_dump(mode="json") for r in records]
         print_json(data[0] if command_id else data)

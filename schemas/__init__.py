@@ -23,6 +23,7 @@ from schemas.patches import (
 )
 from schemas.records import (
     TERMINAL_STATES,
+    WAIT_TEXT,
     Attempt,
     AttemptOutcome,
     CommandRecord,
@@ -37,6 +38,7 @@ __all__ = [
     "COMMAND_ADAPTER",
     "PATCH_MODELS",
     "TERMINAL_STATES",
+    "WAIT_TEXT",
     "AnyCommand",
     "Attempt",
     "AttemptOutcome",
@@ -64,8 +66,8 @@ __all__ = [
     "RefundPrint",
     "ShoplazzaPatch",
     "UpdateOrder",
-    "WaitingFor",
     "Verdict",
+    "WaitingFor",
     "content_digest",
     "derived_key",
 ]

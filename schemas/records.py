@@ -34,6 +34,15 @@ class WaitingFor(StrEnum):
     BACKLOG = "backlog"  # its turn in the account's bulk backlog (bulk work waits there by design)
 
 
+WAIT_TEXT = {  # how each wait reads to people (CLI, dashboard)
+    WaitingFor.LANE: "waiting for the command ahead of it in its order lane",
+    WaitingFor.RATE: "waiting for its slot under the account's rate limit",
+    WaitingFor.BREAKER: "waiting for the account's circuit breaker",
+    WaitingFor.PAUSED: "waiting for the account's pause to end",
+    WaitingFor.BACKLOG: "waiting its turn in the account's bulk backlog",
+}
+
+
 TERMINAL_STATES = frozenset(
     {CommandState.SUCCEEDED, CommandState.ALREADY_DONE, CommandState.DEAD, CommandState.DISCARDED}
 )

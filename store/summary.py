@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import redis
 
-from schemas import CommandState, DeadReason
+from schemas import CommandState, DeadReason, WaitingFor
 from store import keys
 from store.clock import redis_now_ms
 
@@ -20,27 +20,32 @@ class Summary:
     states: dict[CommandState, int]
     dead_by_reason: dict[DeadReason, int]
     workers: list[str]  # node names seen in the last WORKER_SEEN_S
+    waiting_for: dict[WaitingFor, int]  # the waiting ones by what they wait for
 
     def to_json(self) -> dict[str, object]:
         """The summary as plain JSON values."""
         return {
             "states": {state.value: count for state, count in self.states.items()},
+            "waiting_for": {what.value: n for what, n in self.waiting_for.items()},
             "dead_by_reason": {reason.value: n for reason, n in self.dead_by_reason.items()},
             "workers": self.workers,
         }
 
 
 def read_summary(client: redis.Redis) -> Summary:
-    """Counts per state (the search's state indexes), dead letters per reason, live workers."""
+    """Counts per state and per wait (the search's indexes), dead letters per reason, workers."""
     pipe = client.pipeline(transaction=False)
     for state in CommandState:
         pipe.zcard(keys.index("state", state))
     for reason in DeadReason:
         pipe.zcard(keys.dead_letters_by("reason", reason))
-    counts = pipe.execute()
-    states = dict(zip(CommandState, counts[: len(CommandState)], strict=True))
-    by_reason = dict(zip(DeadReason, counts[len(CommandState) :], strict=True))
-    return Summary(states, by_reason, workers_seen(client))
+    for what in WaitingFor:
+        pipe.zcard(keys.index("waiting_for", what))
+    counts = iter(pipe.execute())
+    states = {state: next(counts) for state in CommandState}
+    by_reason = {reason: next(counts) for reason in DeadReason}
+    waiting_for = {what: next(counts) for what in WaitingFor}
+    return Summary(states, by_reason, workers_seen(client), waiting_for)
 
 
 def workers_seen(client: redis.Redis) -> list[str]:

@@ -23,7 +23,7 @@ MIN_SPAN_MS = 2_000  # fewer ms of releases than this measure nothing yet
 
 @dataclass(frozen=True)
 class Place:
-    """Where one backlogged command stands: its place, and seconds until its turn (None: unknown)."""
+    """Where one backlogged command stands: its place, and seconds until its turn (or None)."""
 
     place: int
     eta_s: float | None

@@ -53,7 +53,7 @@ def get_record(state: AppState, command_id: str) -> CommandRecord:
     Raises:
         HTTPException: 404 when unknown or expired.
     """
-    record = read_record(state.store.client, command_id)
+    record = read_record(state.store.client, command_id, accounts=state.settings.accounts)
     if record is None:
         raise HTTPException(404, f"no command {command_id} (unknown, or expired)")
     return record

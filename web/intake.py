@@ -167,7 +167,9 @@ async def command_status(
     wait: Annotated[float, Query(ge=0, description=WAIT_DOC)] = 0,
 ) -> CommandView:
     """A command's state and attempts; with ``wait``, once it has ended (long poll)."""
-    record = await read_when_final(request.app, state.store.client, command_id, wait)
+    record = await read_when_final(
+        request.app, state.store.client, command_id, wait, state.settings.accounts
+    )
     if record is None:
         raise IntakeError(404, [("command_id", "no such command (unknown, or expired)")])
     return CommandView.of(record)

@@ -128,6 +128,10 @@ class CommandView(BaseModel):
     updated_at: datetime
     next_attempt_at: datetime | None
     dead_reason: str | None
+    # while waiting its turn (no attempt spent): lane, rate, breaker, paused or backlog
+    waiting_for: str | None = None
+    waiting_until: datetime | None = None  # when its turn comes, if known (backlog: estimated)
+    backlog_place: int | None = None  # 1 = next out of its account's bulk backlog
     last_message: str
     attempts: list[AttemptView]
 
@@ -147,6 +151,9 @@ class CommandView(BaseModel):
             updated_at=record.updated_at,
             next_attempt_at=record.next_attempt_at,
             dead_reason=record.dead_reason,
+            waiting_for=record.waiting_for,
+            waiting_until=record.waiting_until,
+            backlog_place=record.backlog_place,
             last_message=record.last_message,
             attempts=[AttemptView.model_validate(a.model_dump()) for a in record.attempts],
         )

@@ -22,7 +22,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from redisconn.client import evicted_keys
-from schemas import CommandState
+from schemas import WaitingFor
 from schemas.quarantine import QuarantineReason
 from store.clock import utcnow
 from store.quarantine import Quarantine
@@ -148,19 +148,27 @@ class StoreCollector(Collector):
 
     def _states(self) -> Iterator[Metric]:
         """Commands per state and the lane depth, from the search's state indexes (ZCARD each)."""
-        counts = read_summary(self.client).states
+        summary = read_summary(self.client)
         by_state = GaugeMetricFamily(
             "ordercmd_commands_in_state",
             "Commands per state (finished ones until their retention runs out)",
             labels=["state"],
         )
-        for state, count in counts.items():
+        for state, count in summary.states.items():
             by_state.add_metric([state.value], count)
         yield by_state
+        waiting = GaugeMetricFamily(
+            "ordercmd_commands_waiting",
+            "Commands waiting their turn (no attempt spent), by what they wait for",
+            labels=["waiting_for"],
+        )
+        for what, count in summary.waiting_for.items():
+            waiting.add_metric([what.value], count)
+        yield waiting
         yield GaugeMetricFamily(
             "ordercmd_lane_depth",
             "Commands waiting behind the head of their order lane",
-            value=counts[CommandState.WAITING],
+            value=summary.waiting_for[WaitingFor.LANE],
         )
 
 

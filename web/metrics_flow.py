@@ -9,13 +9,19 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from config.settings import Settings
-from schemas import CommandState
+from schemas import CommandState, WaitingFor
 from store import keys
 from store.backlog import Backlogs
 from store.clock import utcnow
 
-# states a command waits in before it ends; the age is since its admission (the index score)
-WAITING_STATES = (CommandState.QUEUED, CommandState.WAITING, CommandState.RETRYING)
+# what a command waits in before it ends, as (state, waiting_for) labels and the index holding
+# them; the age is since its admission (the index score). Bulk backlogs wait by design: their
+# label is apart ('waiting', 'backlog'), out of the queued command's alert.
+WAITING_INDEXES = (
+    (CommandState.QUEUED, "", keys.index("state", CommandState.QUEUED)),
+    (CommandState.RETRYING, "", keys.index("state", CommandState.RETRYING)),
+    *((CommandState.WAITING, str(w), keys.index("waiting_for", w)) for w in WaitingFor),
+)
 
 
 class FlowCollector(Collector):
@@ -32,8 +38,8 @@ class FlowCollector(Collector):
         for provider, name in self.accounts:
             pipe.hmget(keys.breaker(provider, name), "state", "opened")
             pipe.pttl(keys.rate_pause(provider, name))
-        for state in WAITING_STATES:
-            pipe.zrange(keys.index("state", state), 0, 0, withscores=True)
+        for _, _, index in WAITING_INDEXES:
+            pipe.zrange(index, 0, 0, withscores=True)
         replies = pipe.execute()
         flow = replies[: 2 * len(self.accounts)]
         yield from self._flow(flow[0::2], flow[1::2])
@@ -66,7 +72,11 @@ class FlowCollector(Collector):
             for name, doc in (
                 ("ordercmd_bulk_backlog", "Bulk commands waiting for a slot of their account"),
                 ("ordercmd_bulk_backlog_oldest_age_seconds", "Age of the oldest one waiting"),
-                ("ordercmd_bulk_backlog_eta_seconds", "Until the backlog is through at the limit"),
+                (
+                    "ordercmd_bulk_backlog_eta_seconds",
+                    "Until the backlog is through at the rate "
+                    "it drained at in the last minute (else the account's limit)",
+                ),
             )
         ]
         now_s = utcnow().timestamp()
@@ -82,11 +92,12 @@ class FlowCollector(Collector):
     def _oldest(firsts: list[list[tuple[str, float]]]) -> Metric:
         metric = GaugeMetricFamily(
             "ordercmd_oldest_waiting_age_seconds",
-            "Seconds since the admission of the oldest command in each waiting state (0: none)",
-            labels=["state"],
+            "Seconds since the admission of the oldest command in each state it waits in, and "
+            "for what when waiting (0: none)",
+            labels=["state", "waiting_for"],
         )
         now_s = utcnow().timestamp()
-        for state, first in zip(WAITING_STATES, firsts, strict=True):
+        for (state, waiting_for, _), first in zip(WAITING_INDEXES, firsts, strict=True):
             age_s = max(0.0, now_s - first[0][1] / 1000) if first else 0.0
-            metric.add_metric([state.value], age_s)
+            metric.add_metric([state.value, waiting_for], age_s)
         return metric

@@ -39,11 +39,14 @@ def overview(
     hours = stats.hourly(client, now_ms)
     families = stats.all_time(client)
     retrying = [str(i) for i in client.zrange(keys.schedule(), 0, 9)]
-    by_reason = {r.value: n for r, n in read_summary(client).dead_by_reason.items()}
+    summary = read_summary(client)
+    by_reason = {r.value: n for r, n in summary.dead_by_reason.items()}
     return render(
         request, "overview.html", user,
         outcomes=outcome_table(hours), outcome_names=OUTCOMES,
         depths=stats.depths(client), dead_by_reason=by_reason,
+        states={s.value: n for s, n in summary.states.items()},
+        waiting_for={w.value: n for w, n in summary.waiting_for.items()},
         quarantined=Quarantine(client).count(),
         retrying=[r for r in read_records(client, retrying) if r],
         health=provider_health(hours[-1][1], families),

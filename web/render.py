@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from schemas import WAIT_TEXT
 from web.auth import Principal
 from web.guards import csrf_token
 
@@ -63,6 +64,7 @@ def pretty_json(value: Any) -> str:
 templates.env.filters["when"] = when
 templates.env.filters["pretty_json"] = pretty_json
 templates.env.filters["utc_time"] = utc_time
+templates.env.globals["wait_text"] = WAIT_TEXT
 
 
 def render(

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import redis
 from starlette.concurrency import run_in_threadpool
 
+from providers.accounts import Account
 from schemas import CommandRecord
 from store.outcomes import Outcomes
 from store.records import read_record
@@ -116,7 +119,11 @@ def waiters_of(app: Any, client: redis.Redis) -> Waiters:
 
 
 async def read_when_final(
-    app: Any, client: redis.Redis, command_id: str, wait_s: float
+    app: Any,
+    client: redis.Redis,
+    command_id: str,
+    wait_s: float,
+    accounts: Mapping[str, Account] | None = None,
 ) -> CommandRecord | None:
     """The command's record once it ended, or as it is after ``wait_s`` (capped at 30 s).
 
@@ -124,17 +131,18 @@ async def read_when_final(
         ``None`` when there is no such command.
     """
     wait_s = min(max(wait_s, 0.0), MAX_WAIT_S)
+    read = functools.partial(read_record, client, command_id, accounts=accounts)
     if wait_s == 0:
-        return await run_in_threadpool(read_record, client, command_id)
+        return await run_in_threadpool(read)
     waiters = waiters_of(app, client)
     future = await run_in_threadpool(waiters.register, command_id, asyncio.get_running_loop())
     try:
-        record = await run_in_threadpool(read_record, client, command_id)
+        record = await run_in_threadpool(read)
         if record is None or record.terminal or future is None:
             return record
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(future, wait_s)
-        return await run_in_threadpool(read_record, client, command_id)
+        return await run_in_threadpool(read)
     finally:
         if future is not None:
             waiters.leave(command_id, future)

@@ -128,7 +128,9 @@ class BacklogMachine(RuleBasedStateMachine):
             state, waiting_for = self.client.hmget(keys.command(command_id), "state", "waiting_for")
             if state == CommandState.RETRYING:
                 assert command_id in self.retried, command_id
-            indexed = [w for w in WAITS if self.client.zscore(keys.index("waiting_for", w), command_id)]
+            indexed = [
+                w for w in WAITS if self.client.zscore(keys.index("waiting_for", w), command_id)
+            ]
             assert indexed == ([waiting_for] if state == CommandState.WAITING else []), command_id
             in_backlog = self.client.zscore(SETS["backlog"], command_id) is not None
             assert not in_backlog or (state, waiting_for) == ("waiting", "backlog"), command_id

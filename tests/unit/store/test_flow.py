@@ -59,7 +59,9 @@ def test_a_rate_limited_command_is_parked_without_spending_anything(calls, flow)
     record = read_record(flow.client, command_id)
     assert record is not None
     assert (record.state, record.waiting_for, record.attempts) == (
-        CommandState.WAITING, WaitingFor.RATE, []
+        CommandState.WAITING,
+        WaitingFor.RATE,
+        [],
     ), "waiting its turn, not retrying"
     assert record.waiting_until == from_ms(flow.client.zscore(keys.schedule(), command_id))
     assert record.last_message == f"waiting {parked.wait_s:.2f} s: rate limit of store"

@@ -110,6 +110,9 @@ def test_a_new_command_is_202_with_its_status_url_and_either_header_works(client
         "updated_at": 0,
         "next_attempt_at": None,
         "dead_reason": None,
+        "waiting_for": None,
+        "waiting_until": None,
+        "backlog_place": None,
         "last_message": "",
         "attempts": [],
     }

@@ -41,7 +41,13 @@ def test_the_oldest_waiting_command_age_is_per_state_and_zero_when_none_waits():
     client = fakeredis.FakeRedis(decode_responses=True)
     now_ms = time.time() * 1000
     client.zadd(keys.index("state", "queued"), {"old": now_ms - 90_000, "new": now_ms - 1_000})
+    client.zadd(keys.index("waiting_for", "backlog"), {"bulk": now_ms - 3_600_000})
     text = scrape(client)
-    assert 89 < sample(text, 'ordercmd_oldest_waiting_age_seconds{state="queued"}') < 120
-    assert sample(text, 'ordercmd_oldest_waiting_age_seconds{state="retrying"}') == 0.0
-    assert sample(text, 'ordercmd_oldest_waiting_age_seconds{state="waiting"}') == 0.0
+    queued = sample(text, 'ordercmd_oldest_waiting_age_seconds{state="queued",waiting_for=""}')
+    assert 89 < queued < 120, "a bulk backlog waiting by design is not counted as queued"
+    assert sample(text, 'ordercmd_oldest_waiting_age_seconds{state="retrying",waiting_for=""}') == 0
+    backlog = 'ordercmd_oldest_waiting_age_seconds{state="waiting",waiting_for="backlog"}'
+    assert 3599 < sample(text, backlog) < 3700
+    for what in ("lane", "rate", "breaker", "paused"):
+        labels = f'state="waiting",waiting_for="{what}"'
+        assert sample(text, f"ordercmd_oldest_waiting_age_seconds{{{labels}}}") == 0.0
