@@ -7,7 +7,7 @@ import sys
 import click
 
 from cli.context import readable_errors, settings_with_redis
-from worker.queues import BULK_QUEUE, LIVE_QUEUE, WEBHOOK_QUEUE
+from worker.queues import BULK_QUEUE, LIVE_QUEUE, RESEND_QUEUE, WEBHOOK_QUEUE
 
 
 @click.command()
@@ -24,8 +24,9 @@ from worker.queues import BULK_QUEUE, LIVE_QUEUE, WEBHOOK_QUEUE
     "--queue",
     "queues",
     multiple=True,
-    type=click.Choice([LIVE_QUEUE, BULK_QUEUE, WEBHOOK_QUEUE]),
-    help="Consume only these queues (repeatable; default all): e.g. webhook deliveries apart.",
+    type=click.Choice([LIVE_QUEUE, BULK_QUEUE, RESEND_QUEUE, WEBHOOK_QUEUE]),
+    help="Consume only these queues (repeatable; default all): e.g. webhook deliveries apart. "
+    f"A worker consuming commands (either queue) consumes their re-sends ({RESEND_QUEUE}) too.",
 )
 @readable_errors
 def worker(
@@ -40,10 +41,17 @@ def worker(
     settings = settings_with_redis()
     if not settings.accounts:
         click.secho("no accounts configured: every command will be refused", fg="yellow", err=True)
-    consumed = ",".join(queues or QUEUES)
+    consumed = ",".join(with_resends(queues) or QUEUES)
     argv = ["worker", f"--pool={pool}", f"--loglevel={loglevel}", f"--queues={consumed}"]
     argv += [f"--concurrency={concurrency}"] if concurrency else []
     argv += [f"--hostname={hostname}"] if hostname else ["--hostname=ordercmd@%h"]
     # the banner is for people: a service's log (not a terminal) stays one JSON line per record
     argv = argv if sys.stderr.isatty() else ["--quiet", *argv]
     app.worker_main(argv=argv)
+
+
+def with_resends(queues: tuple[str, ...]) -> tuple[str, ...]:
+    """``queues``, with the re-send queue first when it consumes commands: never stranded."""
+    if RESEND_QUEUE in queues or not {LIVE_QUEUE, BULK_QUEUE} & set(queues):
+        return queues
+    return (RESEND_QUEUE, *queues)

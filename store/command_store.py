@@ -238,11 +238,18 @@ class CommandStore:
         )
         return bool(renewed)
 
-    def due_messages(self, *, limit: int = 500) -> list[str]:
-        """Ids that need a (re-)sent message: due retries, unclaimed dispatches, dead leases."""
+    def due_messages(self, *, limit: int = 500, resent: bool | None = None) -> list[str]:
+        """Ids that need a (re-)sent message: due retries, unclaimed dispatches, dead leases.
+
+        ``resent=True``: only the re-sends of commands that had a message (due waits and
+        retries, dead leases); ``False``: only the dispatch set (first messages, and unclaimed
+        ones sent again); ``None``: all of them.
+        """
+        sets = [keys.schedule(), keys.dispatch(), keys.running()]
+        if resent is not None:
+            sets = [keys.schedule(), keys.running()] if resent else [keys.dispatch()]
         reply = self.scripts.promote(
-            keys=[keys.schedule(), keys.dispatch(), keys.running()],
-            args=[limit, self.limits.guard_ms, self.limits.bulk_guard],
+            keys=sets, args=[limit, self.limits.guard_ms, self.limits.bulk_guard]
         )
         return [str(command_id) for command_id in reply]
 

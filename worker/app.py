@@ -30,7 +30,7 @@ from worker.broker_consumer import GuardedConsumer
 from worker.logs import configure_logging
 from worker.presence import Presence
 from worker.quarantining import message_screen
-from worker.queues import BULK_QUEUE, LIVE_QUEUE, WEBHOOK_QUEUE, queue_for
+from worker.queues import BULK_QUEUE, LIVE_QUEUE, RESEND_QUEUE, WEBHOOK_QUEUE, queue_for
 from worker.redis_transport import GuardedTransport
 from worker.runtime import Runtime, account_providers
 from worker.scheduler import Scheduler
@@ -42,7 +42,7 @@ log = structlog.get_logger("ordercmd.worker")
 
 EXECUTE_TASK = "ordercmd.execute_command"
 QUEUE = LIVE_QUEUE
-QUEUES = (LIVE_QUEUE, BULK_QUEUE, WEBHOOK_QUEUE)
+QUEUES = (RESEND_QUEUE, LIVE_QUEUE, BULK_QUEUE, WEBHOOK_QUEUE)
 PUBLISH_BATCH_SIZE = 1000
 PUBLISH_RETRIES = 1  # a publish that fails twice is left to the scheduler (send_or_defer)
 
@@ -108,8 +108,11 @@ def guarded(config: dict[str, Any], settings: Settings) -> dict[str, Any]:
 app.add_defaults(lambda: guarded(celery_config(get_settings()), get_settings()))
 
 
-def publisher(celery_app: Celery) -> Publish:
-    """A function sending one execute message per command id; the command id is the task id."""
+def publisher(celery_app: Celery, *, resend: bool = False) -> Publish:
+    """A function sending one execute message per command id; the command id is the task id.
+
+    ``resend``: the messages re-send commands that had one (``worker.queues.RESEND_QUEUE``).
+    """
 
     def publish(command_ids: Sequence[str]) -> None:
         if not command_ids:
@@ -119,14 +122,14 @@ def publisher(celery_app: Celery) -> Publish:
         with celery_app.producer_or_acquire() as producer, producer.batch(PUBLISH_BATCH_SIZE):
             # Each queue is declared once per call, not per message (kombu binds a copy of the
             # queue for every declare it is asked for: a quarter of the publishing time).
-            for name in {queue_for(command_id) for command_id in command_ids}:
+            for name in {queue_for(command_id, resend=resend) for command_id in command_ids}:
                 producer.maybe_declare(celery_app.amqp.queues[name])
             for command_id in command_ids:
                 celery_app.send_task(
                     EXECUTE_TASK,
                     args=[command_id],
                     task_id=command_id,
-                    queue=queue_for(command_id),
+                    queue=queue_for(command_id, resend=resend),
                     producer=producer,
                     serializer="json",
                     declare=[],
@@ -136,6 +139,7 @@ def publisher(celery_app: Celery) -> Publish:
 
 
 publish = publisher(app)
+publish_resend = publisher(app, resend=True)
 
 
 def build_store(settings: Settings) -> CommandStore:
@@ -196,6 +200,7 @@ class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]
         self.scheduler = Scheduler(
             store,
             publish,
+            resend=publish_resend,
             tick_s=settings.scheduler_tick_s,
             maintain=lambda: dead_letters.trim(
                 max_age_s=settings.dead_letter_max_age_s,

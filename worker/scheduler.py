@@ -39,9 +39,11 @@ class Scheduler:
         name: str | None = None,
         backlogs: Backlogs | None = None,
         watch: Callable[[], object] | None = None,
+        resend: Publish | None = None,
     ) -> None:
         self.store = store
         self.publish = publish
+        self.resend = resend or publish  # re-sends, ahead of first deliveries (their own queue)
         self.tick_s = tick_s
         self.maintain = maintain
         self.maintain_every_s = maintain_every_s
@@ -69,12 +71,26 @@ class Scheduler:
             )
         self.backlogs.release()
         sent: set[str] = set()
-        # What is due goes out batch after batch in this one tick; more batches only while
-        # full ones of new ids keep coming.
+        # re-sends first (due waits and retries, dead leases), on their queue: a parked
+        # command's slot is not spent behind first deliveries; then the dispatch set
+        self._send_due(sent, resent=True)
+        self._send_due(sent, resent=False)
+        if self.maintain and time.monotonic() - self._maintained_at >= self.maintain_every_s:
+            self._maintained_at = time.monotonic()
+            self.maintain()
+        return len(sent)
+
+    def _send_due(self, sent: set[str], *, resent: bool) -> None:
+        """Send what is due batch after batch in this one tick.
+
+        More batches only while full ones of new ids keep coming.
+        """
+        publish = self.resend if resent else self.publish
         while True:
-            ids = [i for i in self.store.due_messages(limit=BATCH) if i not in sent]
+            due = self.store.due_messages(limit=BATCH, resent=resent)
+            ids = [i for i in due if i not in sent]
             try:
-                self.publish(ids)
+                publish(ids)
             except Exception:
                 # not sent (broker down): due at the next tick rather than after the guard
                 self.store.due_again(ids)
@@ -82,10 +98,6 @@ class Scheduler:
             sent.update(ids)
             if len(ids) < BATCH:
                 break
-        if self.maintain and time.monotonic() - self._maintained_at >= self.maintain_every_s:
-            self._maintained_at = time.monotonic()
-            self.maintain()
-        return len(sent)
 
     def run(self) -> None:
         """Tick until ``stop``; a Redis outage or a failed tick is logged, never fatal."""

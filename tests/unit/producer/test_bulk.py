@@ -155,9 +155,9 @@ def test_skip_invalid_admits_the_rest_and_the_report_has_every_row(run_bulk, sto
     [first] = [i for chunk in Batches(store).command_ids(result.batch_id) for i in chunk]
     assert exported(store, result.batch_id) == [
         "row,command_id,admission,state,reason",
-        f"1,{first},new,queued,",
+        f"1,{first},new,waiting,",  # in its account's backlog
         "2,,invalid,invalid,amount: Input should be a valid decimal",
-        f"3,{first},duplicate,queued,same as row 1",
+        f"3,{first},duplicate,waiting,same as row 1",
     ]
 
 
@@ -210,7 +210,7 @@ def test_progress_counts_commands_by_state_and_knows_when_the_batch_is_done(run_
     _, result = run_bulk(HEADER + csv_rows(3))
     reader = ProgressReader(Batches(store), result.batch_id)
     progress = reader.read()
-    assert (progress.total, progress.counts, progress.done) == (3, {"queued": 3}, False)
+    assert (progress.total, progress.counts, progress.done) == (3, {"waiting": 3}, False)
     ids = [i for chunk in Batches(store).command_ids(result.batch_id) for i in chunk]
     for command_id, state in zip(ids, ["succeeded", "dead", "discarded"], strict=True):
         store.client.hset(keys.command(command_id), "state", state)
@@ -231,7 +231,7 @@ def test_export_as_jsonl_has_one_object_per_row(run_bulk, store):
     out = io.StringIO()
     assert export(Batches(store), result.batch_id, out, ExportFormat.JSONL) == 2
     assert out.getvalue().count("\n") == 2
-    assert '"admission": "new", "state": "queued"' in out.getvalue().splitlines()[0]
+    assert '"admission": "new", "state": "waiting"' in out.getvalue().splitlines()[0]
 
 
 def test_cancel_discards_what_has_not_started_and_leaves_the_rest(run_bulk, store, producer):

@@ -146,3 +146,26 @@ def test_a_tick_releases_each_accounts_bulk_by_its_limit_never_a_whole_batch(sen
     assert by_account == {"s1": 1, "s2": 1}, "round-robin: each account its own slots"
     assert store.client.zcard(keys.dispatch()) == 8, "four booked slots each, due at their time"
     assert store.client.zcard(keys.backlog("s1")) == store.client.zcard(keys.backlog("s2")) == 496
+
+
+def test_resends_go_first_on_their_own_publisher_and_first_deliveries_after():
+    store = make_store(guard_ms=0)
+    parked, dead_lease, first = (
+        store.admit(make_envelope(key, order_id=f"O-{key}")).command_id for key in "abc"
+    )
+    claim = store.claim(parked)
+    assert isinstance(claim, Claim)
+    store.retry(claim, None, delay_s=0, spend=Spend.NOTHING, reconcile_first=False)
+    assert isinstance(store.claim(dead_lease), Claim)
+    store.client.hset(keys.command(dead_lease), "lease_until", 0)
+    store.client.zadd(keys.running(), {dead_lease: 0})
+    published: list[tuple[str, str]] = []
+    scheduler = Scheduler(
+        store,
+        lambda ids: published.extend(("first", i) for i in ids),
+        resend=lambda ids: published.extend(("resend", i) for i in ids),
+        tick_s=1,
+    )
+    assert scheduler.run_once() == 3
+    assert published[:2] == [("resend", parked), ("resend", dead_lease)]
+    assert published[2:] == [("first", first)], "a re-send never waits behind a first delivery"
