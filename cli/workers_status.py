@@ -56,7 +56,8 @@ def queues_table(overview: WorkersOverview) -> Table:
         ("outbox (due to be sent)", store.outbox),
         ("sent, not yet claimed", store.sent_unclaimed),
         ("running", store.running),
-        ("retrying", store.retrying),
+        ("retrying (after a failed attempt)", store.retrying),
+        *((f"waiting for {what} (no attempt spent)", n) for what, n in store.waiting.items()),
         ("bulk backlog", store.bulk_backlog),
         ("quarantined broker messages", store.quarantined),
     ):

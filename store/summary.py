@@ -54,16 +54,21 @@ def workers_seen(client: redis.Redis) -> list[str]:
     return sorted(str(name) for name in client.zrangebyscore(keys.workers_seen(), since_ms, "+inf"))
 
 
-# states a command waits in before it ends (the index score is its admission time)
-WAITING_STATES = (CommandState.QUEUED, CommandState.WAITING, CommandState.RETRYING)
+# where a command waits before it ends, by name: its state, a waiting one by what for (the
+# index score is its admission time); a bulk backlog waits by design, apart from queued ones
+WAITING_INDEXES: dict[str, str] = {
+    CommandState.QUEUED.value: keys.index("state", CommandState.QUEUED),
+    CommandState.RETRYING.value: keys.index("state", CommandState.RETRYING),
+    **{f"waiting ({w})": keys.index("waiting_for", w) for w in WaitingFor},
+}
 
 
-def oldest_waiting(client: redis.Redis) -> dict[CommandState, int | None]:
-    """Per waiting state, the admission time (ms) of its oldest command (``None``: none)."""
+def oldest_waiting(client: redis.Redis) -> dict[str, int | None]:
+    """Per waiting state (and what for), the admission time (ms) of its oldest command."""
     pipe = client.pipeline(transaction=False)
-    for state in WAITING_STATES:
-        pipe.zrange(keys.index("state", state), 0, 0, withscores=True)
+    for index in WAITING_INDEXES.values():
+        pipe.zrange(index, 0, 0, withscores=True)
     return {
-        state: int(first[0][1]) if first else None
-        for state, first in zip(WAITING_STATES, pipe.execute(), strict=True)
+        name: int(first[0][1]) if first else None
+        for name, first in zip(WAITING_INDEXES, pipe.execute(), strict=True)
     }

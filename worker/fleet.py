@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 import redis
 
 from config.settings import Settings
+from schemas import CommandState, WaitingFor
 from store import keys
 from store.backlog import Backlogs
 from store.clock import redis_now_ms
@@ -23,10 +24,11 @@ class StoreQueues:
     outbox: int  # due to be sent by a scheduler (bulk first messages, unclaimed re-sends)
     sent_unclaimed: int  # a broker message is out, no worker has claimed it yet
     running: int
-    retrying: int  # parked in the retry schedule
+    retrying: int  # an attempt failed: parked in the retry schedule until the next
+    waiting: dict[str, int]  # waiting their turn (no attempt spent), by what for
     bulk_backlog: int  # bulk commands waiting for a slot of their account
     quarantined: int  # broker messages refused
-    oldest_waiting_s: dict[str, float | None]  # since admission, per waiting state
+    oldest_waiting_s: dict[str, float | None]  # since admission, per state (waiting: what for)
 
 
 @dataclass(frozen=True)
@@ -64,17 +66,20 @@ def _store_queues(client: redis.Redis, now_ms: int) -> StoreQueues:
     pipe.zcount(keys.dispatch(), "-inf", now_ms)
     pipe.zcount(keys.dispatch(), f"({now_ms}", "+inf")
     pipe.zcard(keys.running())
-    pipe.zcard(keys.schedule())
-    outbox, sent, running, retrying = pipe.execute()
+    pipe.zcard(keys.index("state", CommandState.RETRYING))
+    for what in WaitingFor:
+        pipe.zcard(keys.index("waiting_for", what))
+    outbox, sent, running, retrying, *waiting = pipe.execute()
     oldest = {
-        state.value: (max(0.0, (now_ms - ms) / 1000) if ms is not None else None)
-        for state, ms in oldest_waiting(client).items()
+        name: (max(0.0, (now_ms - ms) / 1000) if ms is not None else None)
+        for name, ms in oldest_waiting(client).items()
     }
     return StoreQueues(
         outbox=int(outbox),
         sent_unclaimed=int(sent),
         running=int(running),
         retrying=int(retrying),
+        waiting={str(w): int(n) for w, n in zip(WaitingFor, waiting, strict=True)},
         bulk_backlog=sum(d.depth for d in Backlogs(client, {}).depths()),
         quarantined=Quarantine(client).count(),
         oldest_waiting_s=oldest,

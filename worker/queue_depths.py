@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import redis
 
 from redisconn.client import redis_client
-from worker.queues import BULK_QUEUE, LIVE_QUEUE, WEBHOOK_QUEUE
+from worker.queues import BULK_QUEUE, LIVE_QUEUE, RESEND_QUEUE, WEBHOOK_QUEUE
 
-QUEUE_NAMES = (LIVE_QUEUE, BULK_QUEUE, WEBHOOK_QUEUE)
+QUEUE_NAMES = (LIVE_QUEUE, RESEND_QUEUE, BULK_QUEUE, WEBHOOK_QUEUE)
 PRIORITY_SEP = "\x06\x16"  # kombu's Redis channel: queue name, separator, priority step
 PRIORITY_STEPS = ("", "3", "6", "9")  # kombu's default steps; step 0 is the bare name
 UNACKED = "unacked"  # kombu's Redis channel: delivered, not yet acked (all queues)

@@ -12,7 +12,9 @@ def test_redis_queues_count_every_priority_list_and_the_unacked(store):
     client.rpush("ordercmd.bulk", *[f"b{i}" for i in range(5)])
     client.hset("unacked", mapping={"tag1": "x", "tag2": "y"})
     depths = broker_depths(client, None)
-    assert depths.queues == {"ordercmd": 3, "ordercmd.bulk": 5, "ordercmd.webhooks": 0}
+    assert depths.queues == {
+        "ordercmd": 3, "ordercmd.resend": 0, "ordercmd.bulk": 5, "ordercmd.webhooks": 0,
+    }  # fmt: skip
     assert (depths.transport, depths.unacked, depths.note) == ("redis", 2, "")
 
 
