@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import NoReturn
 
 from providers.errors import OrderCmdError
-from schemas import CommandKind, CommandRecord, CommandState, DeadReason, Provider
+from schemas import CommandKind, CommandRecord, CommandState, DeadReason, Provider, WaitingFor
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class SearchFilter:
     account: str | None = None
     kind: str | None = None
     state: str | None = None
+    waiting_for: str | None = None  # what a waiting command waits for (implies state=waiting)
     reason: str | None = None
     since_ms: int | None = None
     until_ms: int | None = None
@@ -39,6 +40,7 @@ class SearchFilter:
             (self.account, command.account),
             (self.kind, command.kind),
             (self.state, record.state),
+            (self.waiting_for, record.waiting_for or ""),
             (self.reason, record.dead_reason or ""),
         )
         if any(want is not None and want != str(have) for want, have in checks):
@@ -60,6 +62,7 @@ CHOICES: dict[str, tuple[str, ...]] = {  # the fields whose values come from a c
     "provider": tuple(Provider),
     "kind": tuple(CommandKind),
     "state": tuple(CommandState),
+    "waiting_for": tuple(WaitingFor),
     "reason": tuple(DeadReason),
 }
 

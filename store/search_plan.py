@@ -44,8 +44,9 @@ def plan(client: redis.Redis, where: SearchFilter) -> Walk:
         return _dead_letter_walk(client, where)
     high = "+inf" if where.until_ms is None else str(where.until_ms)
     low = "-inf" if where.since_ms is None else str(where.since_ms)
-    wanted = (("state", where.state), ("provider", where.provider),
-              ("account", where.account), ("kind", where.kind))  # fmt: skip
+    wanted = (("state", where.state), ("waiting_for", where.waiting_for),
+              ("provider", where.provider), ("account", where.account),
+              ("kind", where.kind))  # fmt: skip
     candidates = [keys.index(field, value) for field, value in wanted if value is not None]
     if not candidates:
         return Walk(keys.recent(), high, low)
@@ -65,6 +66,8 @@ def _dead_letter_walk(client: redis.Redis, where: SearchFilter) -> Walk:
     also_in += [keys.index(field, value) for field, value in filtered if value is not None]
     if where.state not in (None, "dead"):
         also_in.append(keys.index("state", str(where.state)))  # a reason is only a dead letter's
+    if where.waiting_for is not None:  # as is a state: a dead letter waits for nothing
+        also_in.append(keys.index("waiting_for", where.waiting_for))
     if where.since_ms is None and where.until_ms is None:
         return Walk(walked, also_in=tuple(also_in))
     return Walk(

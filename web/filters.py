@@ -9,13 +9,14 @@ from urllib.parse import urlencode
 
 from fastapi import Query
 
-from schemas import CommandKind, CommandState, DeadReason, Provider
+from schemas import CommandKind, CommandState, DeadReason, Provider, WaitingFor
 from store.search import SearchFilter
 
 CHOICES = {
     "provider": [p.value for p in Provider],
     "kind": [k.value for k in CommandKind],
     "state": [s.value for s in CommandState],
+    "waiting_for": [w.value for w in WaitingFor],
     "reason": [r.value for r in DeadReason],
 }
 TEXT_FIELDS = ("command_id", "idempotency_key", "order_id", "account")
@@ -63,6 +64,7 @@ def api_filter(
     account: Annotated[str | None, Query(max_length=128)] = None,
     kind: CommandKind | None = None,
     state: CommandState | None = None,
+    waiting_for: WaitingFor | None = None,
     reason: DeadReason | None = None,
     since: Annotated[datetime | None, Query(description="admitted at or after")] = None,
     until: Annotated[datetime | None, Query(description="admitted at or before")] = None,
@@ -76,6 +78,7 @@ def api_filter(
         account=account or None,
         kind=kind.value if kind else None,
         state=state.value if state else None,
+        waiting_for=waiting_for.value if waiting_for else None,
         reason=reason.value if reason else None,
         since_ms=to_ms(since),
         until_ms=to_ms(until),

@@ -10,6 +10,7 @@ from schemas import CommandState, WaitingFor
 from store import keys
 from store.command_store import Claim, Parked, Spend
 from store.records import read_record, read_records
+from store.search import Search, parse_filter
 from store.waits import measured_per_s
 from tests.unit.store.test_backlog import ACCOUNTS, Gated
 
@@ -105,3 +106,17 @@ def test_a_batch_cancel_discards_backlogged_commands_but_not_a_gate_wait(redis_c
     assert not gated.store.discard_pending(parked, actor="t", why="wrong file"), (
         "the gate's waits are not pending work to discard (as before): it holds a booked slot"
     )
+
+
+def test_search_finds_waiting_commands_by_what_they_wait_for(redis_client):
+    gated = Gated(redis_client)
+    backlogged = gated.admit(3, bulk=True)
+    envelopes = [gated.envelope(bulk=False, order_id="O-lane") for _ in range(2)]
+    _, behind = (a.command_id for a in gated.store.admit_many(envelopes))
+    search = Search(redis_client, {"store": "shoplazza"})
+    by_backlog = search.page(parse_filter("waiting_for=backlog"))
+    assert sorted(r.id for r in by_backlog.records) == sorted(backlogged)
+    by_lane = search.page(parse_filter("state=waiting,waiting_for=lane,provider=shoplazza"))
+    assert [r.id for r in by_lane.records] == [behind]
+    assert search.page(parse_filter("waiting_for=rate")).records == []
+    assert search.page(parse_filter("state=dead,waiting_for=backlog")).records == []
