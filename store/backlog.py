@@ -82,7 +82,7 @@ class Backlogs:
             ]
             flow_args += [name, *self._release_args(name)]
         released = self.scripts.release(
-            keys=[keys.dispatch(), keys.schedule(), *flow_keys],
+            keys=[keys.dispatch(), *flow_keys],
             args=[RELEASE_LIMIT, keys.command(""), *flow_args],
         )
         return {name: int(n) for name, n in zip(names, released, strict=True) if int(n)}

@@ -185,7 +185,7 @@ def backlog_prefix() -> str:
 
 
 def backlog_released(account: str) -> str:
-    """Sorted set: releases from one account's backlog in the last minute ('slot:count' by ms)."""
+    """Stream, trimmed: releases from one account's backlog, each with its count ('n')."""
     return f"{PREFIX}:released:{account}"
 
 

@@ -17,7 +17,7 @@ from store import keys
 from store.clock import redis_now_ms
 from store.flow import DEFAULT_RATES
 
-RELEASED_WINDOW_MS = 60_000  # the releases a rate is measured over (release.lua keeps these)
+RELEASED_WINDOW_MS = 60_000  # the releases a rate is measured over (release.lua keeps more)
 MIN_SPAN_MS = 2_000  # fewer ms of releases than this measure nothing yet
 
 
@@ -29,22 +29,22 @@ class Place:
     eta_s: float | None
 
 
-def measured_per_s(releases: Sequence[tuple[str | bytes, float]], now_ms: int) -> float | None:
-    """Commands released per second, from ``release.lua``'s entries ('slot:count' scored by ms).
+def measured_per_s(releases: Sequence[tuple[int, int]], now_ms: int) -> float | None:
+    """Commands released per second, from ``release.lua``'s releases (ms, count), oldest first.
 
-    The first entry starts the span: what it released happened before it. None when the entries
-    span less than ``MIN_SPAN_MS`` or released nothing after the first.
+    The first one in the window starts the span: what it released happened before it. None
+    when they span less than ``MIN_SPAN_MS`` or released nothing after the first.
     """
-    recent = [(member, ms) for member, ms in releases if ms >= now_ms - RELEASED_WINDOW_MS]
-    if len(recent) < 2 or now_ms - recent[0][1] < MIN_SPAN_MS:
+    recent = [(ms, n) for ms, n in releases if ms >= now_ms - RELEASED_WINDOW_MS]
+    if len(recent) < 2 or now_ms - recent[0][0] < MIN_SPAN_MS:
         return None
-    released = sum(_count(member) for member, _ in recent[1:])
-    return released * 1000 / (now_ms - recent[0][1]) if released else None
+    released = sum(n for _, n in recent[1:])
+    return released * 1000 / (now_ms - recent[0][0]) if released else None
 
 
-def _count(member: str | bytes) -> int:
-    text = member.decode() if isinstance(member, bytes) else member
-    return int(text.rsplit(":", 1)[1])
+def _releases(entries: Sequence[tuple[str, dict[str, str]]]) -> list[tuple[int, int]]:
+    """(ms, count) of each stream entry (its id is 'ms-seq')."""
+    return [(int(str(entry_id).split("-", 1)[0]), int(fields["n"])) for entry_id, fields in entries]
 
 
 def configured_per_s(account: Account | None) -> float | None:
@@ -66,12 +66,10 @@ class BacklogRates:
         now_ms = redis_now_ms(self.client)
         pipe = self.client.pipeline(transaction=False)
         for name in names:
-            pipe.zrangebyscore(
-                keys.backlog_released(name), now_ms - RELEASED_WINDOW_MS, "+inf", withscores=True
-            )
+            pipe.xrange(keys.backlog_released(name), min=str(now_ms - RELEASED_WINDOW_MS))
         rates: dict[str, float | None] = {}
-        for name, releases in zip(names, pipe.execute(), strict=True):
-            measured = measured_per_s(releases, now_ms)
+        for name, entries in zip(names, pipe.execute(), strict=True):
+            measured = measured_per_s(_releases(entries), now_ms)
             rates[name] = measured or configured_per_s(self.accounts.get(name))
         return rates
 

@@ -3,27 +3,26 @@
 -- to wait) and is due for a message at that slot's time, so it never waits behind the rest of
 -- its batch and live commands never wait behind more than `lookahead` of bulk bookings.
 -- An account whose bulk is starved by live traffic is still owed one slot per share interval.
--- Each release is noted in the account's released set ('slot:count' by ms, the last minute's):
--- the rate the backlog drains at, for its ETA (store/waits.py).
--- KEYS: 1 dispatch, 2 schedule, then 6 per account: backlog, rate, bulk share, pause, breaker,
---       released
+-- Each release is noted in the account's released stream (its count, the stream trimmed to its
+-- last few hundred): the rate the backlog drains at, for its ETA (store/waits.py).
+-- KEYS: 1 dispatch, then 6 per account: backlog, rate, bulk share, pause, breaker, released
 -- ARGV: 1 most ids per account, 2 command key prefix, then 5 per account: account, rate interval
 --       ms ('0': no gate known, release at once), burst, lookahead ms, share interval ms ('0': none)
 -- Returns the number of commands released for each account, in order.
 local now = now_ms()
-local RELEASED_WINDOW_MS = 60000 -- store/waits.py reads as much
+local RELEASES_KEPT = 512 -- about: enough for the minute store/waits.py measures over
 
 -- Book `slot` for a backlogged command and make it due then; false when it is not waiting any
 -- more (claimed by a duplicate message since, finished, or gone): its entry is just dropped.
 -- It stays 'waiting' for 'backlog' until claimed (a slot booked, `next_ms`: when). Records
--- written before that state kept 'queued' or 'retrying' in the backlog.
+-- written before that state kept 'queued' or 'retrying' in the backlog. A command in the
+-- backlog is in no other set: a claim takes it out before it parks or runs.
 local function hand_out(id, slot, gated)
   local key = ARGV[2] .. id
   local f = redis.call('HMGET', key, 'state', 'waiting_for')
   local waiting = f[1] == 'waiting' and f[2] == 'backlog'
   if not waiting and f[1] ~= 'queued' and f[1] ~= 'retrying' then return false end
   if gated then redis.call('HSET', key, 'reserved', slot, 'next_ms', slot) end
-  redis.call('ZREM', KEYS[2], id)
   redis.call('ZADD', KEYS[1], slot, id)
   return true
 end
@@ -68,16 +67,12 @@ local function release(k, a, limit)
     -- bulk is owed its next slot one share interval after this one, however many it took
     if share > 0 then redis.call('SET', KEYS[k + 2], now + share, 'PX', share + 1000) end
   end
-  if n > 0 then
-    redis.call('ZADD', KEYS[k + 5], now, tat .. ':' .. n)
-    redis.call('ZREMRANGEBYSCORE', KEYS[k + 5], '-inf', now - RELEASED_WINDOW_MS)
-    redis.call('PEXPIRE', KEYS[k + 5], RELEASED_WINDOW_MS * 2)
-  end
+  if n > 0 then redis.call('XADD', KEYS[k + 5], 'MAXLEN', '~', RELEASES_KEPT, '*', 'n', n) end
   return n
 end
 
 local released = {}
-for i = 0, (#KEYS - 2) / 6 - 1 do
-  released[i + 1] = release(3 + 6 * i, 3 + 5 * i, tonumber(ARGV[1]))
+for i = 0, (#KEYS - 1) / 6 - 1 do
+  released[i + 1] = release(2 + 6 * i, 3 + 5 * i, tonumber(ARGV[1]))
 end
 return released

@@ -19,12 +19,12 @@ from tests.unit.store.test_backlog import ACCOUNTS, Gated
     ("entries", "expected"),
     [
         ([], None),  # nothing released: measure nothing
-        ([("0:5", 50_000)], None),  # one release: no span to measure over
-        ([("0:1", 59_000), ("1:1", 60_000)], None),  # 1 s apart: too short a span
-        # 1 s-apart releases of 1 from t=40 s: the first starts the span, 10 after it in 20 s
-        ([(f"{i}:1", 40_000 + i * 2000) for i in range(11)], 0.5),
-        ([("0:3", 50_000), ("1:4", 55_000)], 0.4),  # 4 after the first, 10 s to now
-        ([("0:9", -1_000), ("1:2", 40_000), ("2:2", 50_000)], 0.1),  # past the minute: dropped
+        ([(50_000, 5)], None),  # one release: no span to measure over
+        ([(59_000, 1), (60_000, 1)], None),  # 1 s apart: too short a span
+        # 2 s-apart releases of 1 from t=40 s: the first starts the span, 10 after it in 20 s
+        ([(40_000 + i * 2000, 1) for i in range(11)], 0.5),
+        ([(50_000, 3), (55_000, 4)], 0.4),  # 4 after the first, 10 s to now
+        ([(-1_000, 9), (40_000, 2), (50_000, 2)], 0.1),  # past the minute: dropped
     ],
 )
 def test_the_rate_a_backlog_drains_at_is_measured_from_its_releases(entries, expected):
@@ -60,7 +60,8 @@ def test_a_released_command_still_waits_for_the_backlog_until_its_booked_slot(re
     slot_ms = int(redis_client.hget(keys.command(first), "reserved") or 0)
     assert record.waiting_until is not None
     assert round(record.waiting_until.timestamp() * 1000) == slot_ms
-    assert redis_client.zcard(keys.backlog_released("store")) == 1, "the release was noted"
+    [(_, noted)] = redis_client.xrange(keys.backlog_released("store"))
+    assert noted == {"n": "4"}, "the release was noted: a burst of 2, then a tick and a slot"
 
 
 def test_lane_and_gate_waits_and_a_retry_are_told_apart(redis_client):

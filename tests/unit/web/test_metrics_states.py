@@ -66,9 +66,8 @@ def test_the_backlog_eta_follows_the_rate_it_drained_at_in_the_last_minute():
     seconds, micros = client.time()
     now_ms = int(seconds) * 1000 + int(micros) // 1000
     # released 1 command every 2 s for the last 20 s: 0.5/s, a quarter of the 2/s configured
-    client.zadd(
-        keys.backlog_released("s1"), {f"{i}:1": now_ms - 20_000 + i * 2000 for i in range(10)}
-    )
+    for i in range(10):
+        client.xadd(keys.backlog_released("s1"), {"n": 1}, id=f"{now_ms - 20_000 + i * 2000}-0")
     account = {"provider": "shoplazza", "base_url": "http://x.invalid", "access_token": "t"}
     registry = CollectorRegistry(auto_describe=False)
     registry.register(FlowCollector(client, Settings(accounts={"s1": account})))
