@@ -57,8 +57,8 @@ def wait_line(record: CommandRecord) -> str:
     if record.backlog_place:
         line += f", place {record.backlog_place}"
     if record.waiting_until:
-        about = "about " if record.backlog_place else ""
-        line += f", {about}until {record.waiting_until:%Y-%m-%d %H:%M:%S}"
+        until = "ETA about" if record.backlog_place else "until"
+        line += f", {until} {record.waiting_until:%Y-%m-%d %H:%M:%S}"
     return line + " (no attempt spent)"
 
 
