@@ -104,6 +104,16 @@ def test_an_open_breaker_parks_callers_until_its_cool_down_ends(calls, flow):
     record = read_record(flow.client, command_id)
     assert record is not None
     assert "circuit breaker open for store" in record.last_message
+    assert (record.state, record.waiting_for) == (CommandState.WAITING, WaitingFor.BREAKER)
+
+
+def test_a_paused_account_s_commands_wait_for_the_pause(calls, flow):
+    flow.pause("shoplazza", "store", 5)
+    command_id = calls.admit("store", ACCOUNT)
+    assert isinstance(calls.claim(command_id, "store", ACCOUNT), Parked)
+    record = read_record(flow.client, command_id)
+    assert record is not None
+    assert (record.state, record.waiting_for, record.attempts) == ("waiting", "paused", [])
 
 
 def test_a_half_open_breaker_lets_exactly_one_probe_through(calls, flow):
