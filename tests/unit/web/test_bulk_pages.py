@@ -151,7 +151,7 @@ def test_the_dry_run_names_every_bad_row_and_admits_nothing(client, store):
     assert started.headers["location"] == f"/bulk/{draft_id}"
     results = client.get(f"/bulk/{draft_id}/results.csv").text.splitlines()
     assert [line.split(",")[2:4] for line in results[1:]] == [
-        ["new", "queued"],
+        ["new", "waiting"],  # in its account's backlog
         ["invalid", "invalid"],
         ["invalid", "invalid"],
     ]
