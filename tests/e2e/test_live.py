@@ -153,9 +153,10 @@ def test_the_workers_page_lists_a_running_worker_and_the_queues(
     expect(row).to_contain_text("online", timeout=15_000)
     expect(row).to_contain_text("threads", timeout=15_000)  # the card comes with the first tick
     expect(row.locator("td.n")).to_have_text("3")
-    expect(row).to_contain_text(re.compile(r"ordercmd, ordercmd\.bulk, ordercmd\.webhooks"))
+    queues_named = r"ordercmd, ordercmd\.bulk, ordercmd\.resend, ordercmd\.webhooks"
+    expect(row).to_contain_text(re.compile(queues_named))
     queues = page.locator("#broker-queues")
-    for name in ("ordercmd", "ordercmd.bulk", "ordercmd.webhooks"):
+    for name in ("ordercmd", "ordercmd.resend", "ordercmd.bulk", "ordercmd.webhooks"):
         expect(queues.locator("tr", has_text=name).first.locator("td.n")).to_have_text(
             re.compile(r"^\d+$")
         )
