@@ -9,6 +9,8 @@ import redis
 from redis.backoff import ExponentialWithJitterBackoff
 from redis.retry import Retry
 
+from redisconn.packing import RespPacker
+
 TIMEOUT_S = 5.0  # the longest one store call may take, retries included (ORDERCMD_STORE_TIMEOUT_S)
 RETRIES = 1  # redis-py re-sends a whole command on retry: ours are idempotent, keep it to a blip
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.05, 0.2  # jittered pause before a retry
@@ -56,6 +58,7 @@ def redis_client(url: str, *, timeout_s: float = TIMEOUT_S, retries: int = RETRI
         socket_connect_timeout=socket_s,
         health_check_interval=HEALTH_CHECK_INTERVAL_S,
         retry=Retry(backoff, retries, supported_errors=(redis.ConnectionError,)),
+        command_packer=RespPacker(),
         **options,
     )
 
