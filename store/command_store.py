@@ -23,6 +23,7 @@ from store.claims import claimed, worker_name
 from store.flow import FlowGate
 from store.limits import StoreLimits as StoreLimits  # re-exported: the store's API
 from store.scripts import Scripts
+from store.tally import OutcomeTally
 
 
 class Spend(StrEnum):
@@ -40,6 +41,7 @@ class CommandStore:
         self.client = client
         self.limits = limits
         self.scripts = Scripts(client)
+        self.tally = OutcomeTally(client)  # outcome counters, added to Redis in batches
 
     def admit(self, envelope: CommandEnvelope) -> Admission:
         """Admit one envelope once per idempotency key.
@@ -160,7 +162,6 @@ class CommandStore:
                 keys.dead_letters(),
                 keys.dead_letters_by("reason", str(reason or "")),
                 keys.dead_letters_by("provider", envelope.command.provider),
-                keys.stats(),
                 keys.outcomes(),
             ],
             args=[
@@ -173,16 +174,23 @@ class CommandStore:
                 self.limits.retention_s,
                 self.limits.guard_ms,
                 keys.command(""),
-                envelope.command.provider,
-                envelope.command.kind,
-                keys.stats_hour(""),
                 self.limits.bulk_guard,
                 self.limits.outcomes_max_len,
             ],
         )
         if reply[0] == "fenced":
             raise LeaseLost(claim.command_id, reply[1])
-        return str(reply[1]) or None
+        _, next_id, attempts, latency_ms, now_ms = reply
+        self.tally.finished(
+            provider=envelope.command.provider,
+            kind=envelope.command.kind,
+            state=state,
+            reason=reason or "",
+            attempts=int(attempts),
+            latency_ms=int(latency_ms),
+            now_ms=int(now_ms),
+        )
+        return str(next_id) or None
 
     def retry(
         self,
@@ -199,31 +207,37 @@ class CommandStore:
         Raises:
             LeaseLost: the claim's lease ran out and another delivery took the command.
         """
+        delay_ms = max(0, round(delay_s * 1000))
         reply = self.scripts.retry(
             keys=[
                 keys.command(claim.command_id),
                 keys.attempts(claim.command_id),
                 keys.running(),
                 keys.schedule(),
-                keys.stats(),
                 keys.outcomes(),
             ],
             args=[
                 claim.command_id,
                 claim.token,
                 attempt.model_dump_json() if attempt else "",
-                max(0, round(delay_s * 1000)),
+                delay_ms,
                 spend,
                 int(reconcile_first),
                 message[:500],
-                claim.envelope.command.provider,
-                claim.envelope.command.kind,
                 _fingerprint(attempt),
                 self.limits.outcomes_max_len,
             ],
         )
         if reply[0] == "fenced":
             raise LeaseLost(claim.command_id, reply[1])
+        if attempt is not None:  # a wait that records no attempt is not counted as a retry
+            command = claim.envelope.command
+            self.tally.retried(
+                provider=command.provider,
+                kind=command.kind,
+                delay_ms=delay_ms,
+                now_ms=int(reply[1]) - delay_ms,  # the script answers when the retry is due
+            )
 
     def extend_lease(self, claim: Claim, *, fingerprint: Fingerprint | None = None) -> bool:
         """Renew the claim's lease for another full period; False when it was lost.

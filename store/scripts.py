@@ -1,7 +1,7 @@
 """Loads the store's Lua scripts (``store/lua``), each prefixed with the shared prelude.
 
 The prelude is given the key names it builds from ``store/keys.py`` (the search indexes, the
-backlogs, the chart counters) and the chart counters' lifetimes (``store/series.py``).
+backlogs, the chart counters) and the minute counters' lifetime (``store/series.py``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def source(name: str) -> str:
     )
     key_names = (
         f"local INDEX_PREFIX, UNINDEX_QUEUE, BACKLOG_PREFIX, BACKLOGS, MINUTE_PREFIX = {names}\n"
-        f"local MINUTE_TTL_S, HOUR_TTL_S = {series.MINUTE_TTL_S}, {series.HOUR_TTL_S}"
+        f"local MINUTE_TTL_S = {series.MINUTE_TTL_S}"
     )
     return key_names + "\n" + prelude + "\n" + (folder / f"{name}.lua").read_text()
 

@@ -1,4 +1,4 @@
-"""Reads the outcome counters the worker scripts keep in Redis (``{ordercmd}:stats`` hashes)."""
+"""Reads the outcome counters the workers keep in Redis (``{ordercmd}:stats`` hashes)."""
 
 from __future__ import annotations
 

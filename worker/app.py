@@ -243,6 +243,16 @@ def send_deliver(subscription_id: str) -> None:
 app.steps["worker"].add(SchedulerStep)
 
 
+@signals.worker_process_shutdown.connect  # type: ignore[untyped-decorator]
+@signals.worker_shutdown.connect  # type: ignore[untyped-decorator]
+def _flush_outcome_counters(**_: Any) -> None:
+    # A prefork child ends with os._exit (no atexit): its counts are added here, as the main
+    # process's are (threads pool) when the worker shuts down cleanly.
+    runtime = _runtimes.get(os.getpid())
+    if runtime is not None:
+        runtime.store.tally.close()
+
+
 @signals.setup_logging.connect  # type: ignore[untyped-decorator]
 def _configure_worker_logging(loglevel: int | str | None = None, **_: Any) -> None:
     # A receiver here means Celery installs no handler of its own: its records, kombu's and

@@ -1,9 +1,11 @@
 -- End a claimed command (succeeded, already_done or dead) and release its order lane.
 -- KEYS: 1 command, 2 attempts, 3 running, 4 lane, 5 dispatch, 6 dead letters,
---       7 dead letters by reason, 8 dead letters by provider, 9 stats, 10 outcome stream
+--       7 dead letters by reason, 8 dead letters by provider, 9 outcome stream
 -- ARGV: 1 id, 2 token, 3 state, 4 attempt json or '', 5 dead reason or '', 6 message,
---       7 retention s, 8 guard ms, 9 command key prefix, 10 provider, 11 kind,
---       12 hourly stats key prefix, 13 bulk guard ms, 14 outcome stream max length
+--       7 retention s, 8 guard ms, 9 command key prefix, 10 bulk guard ms,
+--       11 outcome stream max length
+-- Returns {'ok', next command of the lane or '', attempts recorded, ms since admission, now} (the
+-- caller counts the outcome: store/tally.py) or {'fenced', state}.
 local f = redis.call('HMGET', KEYS[1], 'state', 'token', 'created_ms')
 if f[1] ~= 'running' or f[2] ~= ARGV[2] then return {'fenced', f[1] or ''} end
 local now = now_ms()
@@ -25,16 +27,7 @@ else
   redis.call('EXPIRE', KEYS[1], ARGV[7])
   redis.call('EXPIRE', KEYS[2], ARGV[7])
 end
-local provider, latency = ARGV[10], now - created
-local attempts = math.min(recorded or redis.call('LLEN', KEYS[2]), 10)
-local le = bucket(latency)
-local fields = {'done|' .. provider .. '|' .. ARGV[11] .. '|' .. ARGV[3],
-  'attempts|' .. provider .. '|' .. attempts, 'latency_ms|' .. provider .. '|' .. le}
-if ARGV[3] == 'dead' then table.insert(fields, 'dead|' .. provider .. '|' .. ARGV[5]) end
-count_outcome(KEYS[9], ARGV[12], now, fields,
-  table.concat({'done', provider, ARGV[11], ARGV[3], le, ARGV[5]}, '|'))
-redis.call('HINCRBY', KEYS[9], 'latency_ms_sum|' .. provider, latency)
-emit_outcome(KEYS[10], ARGV[14], KEYS[1], ARGV[1], ARGV[3], ARGV[5])
+emit_outcome(KEYS[9], ARGV[11], KEYS[1], ARGV[1], ARGV[3], ARGV[5])
 local nxt = release_lane(KEYS[4], ARGV[1], ARGV[9], KEYS[5], now, tonumber(ARGV[8]),
-  tonumber(ARGV[13]))
-return {'ok', nxt}
+  tonumber(ARGV[10]))
+return {'ok', nxt, recorded or redis.call('LLEN', KEYS[2]), now - created, now}

@@ -123,16 +123,6 @@ local function is_terminal(state)
   return state == 'succeeded' or state == 'already_done' or state == 'dead' or state == 'discarded'
 end
 
-local LATENCY_BUCKETS = {100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 900000,
-  3600000}
-
-local function bucket(ms)
-  for _, le in ipairs(LATENCY_BUCKETS) do
-    if ms <= le then return tostring(le) end
-  end
-  return '+Inf'
-end
-
 -- Count `field` in the time-bucket hash `key`. The hash gets its TTL when a count there starts
 -- (a new hash starts with one): not on every count.
 local function count_in(key, field, ttl_s)
@@ -140,17 +130,10 @@ local function count_in(key, field, ttl_s)
 end
 
 -- Count one event in the current minute's chart counters (store/series.py, web/series.py):
--- the one command a state change spends on the charts. `field` is 'family|label|...'.
+-- the one command a state change spends on the charts. `field` is 'family|label|...'. Outcomes
+-- (finish, retry) are counted by the worker's process instead (store/tally.py).
 local function count_minute(field)
   count_in(MINUTE_PREFIX .. math.floor(now_ms() / 60000), field, MINUTE_TTL_S)
-end
-
--- Count an outcome: `fields` in the all-time stats hash, `series` ('done|provider|kind|state|
--- latency bucket|dead reason') in the hashes of the current hour and minute.
-local function count_outcome(stats_key, hour_prefix, now, fields, series)
-  for _, field in ipairs(fields) do redis.call('HINCRBY', stats_key, field, 1) end
-  count_in(hour_prefix .. math.floor(now / 3600000), series, HOUR_TTL_S)
-  count_minute(series)
 end
 
 -- Append one event to the outcome stream for the command in `cmd_key`, after its record changed

@@ -72,6 +72,7 @@ def test_finish_counts_state_latency_bucket_and_dead_reason_per_minute_and_hour(
     real_store.finish(admit_and_claim(real_store, "b"), CommandState.SUCCEEDED, ATTEMPT)
     dead = admit_and_claim(real_store, "c")
     real_store.finish(dead, CommandState.DEAD, ATTEMPT, reason=DeadReason.NOT_FOUND)
+    real_store.tally.flush()  # outcomes are counted by the process (store/tally.py)
     expected = {  # finished within 100 ms of admission: the first latency bucket
         "done|backd|cancel|succeeded|100|": 2,
         "done|backd|cancel|dead|100|not_found": 1,
@@ -86,6 +87,7 @@ def test_a_retry_after_an_attempt_counts_and_a_free_wait_does_not(real_store):
     claim = real_store.claim(claim.command_id)
     assert isinstance(claim, Claim)
     real_store.retry(claim, None, delay_s=0, spend=Spend.NOTHING, reconcile_first=False)
+    real_store.tally.flush()
     assert minute_counts(real_store.client) == {"retry|backd|cancel": 1}
     assert hour_counts(real_store.client) == {}  # kept per minute only
 
