@@ -4,6 +4,9 @@ No worker runs. Two ordercmd figures: live ``submit_many`` (admits each command 
 and publishes its message at once) and bulk ``submit_many`` (a ``bulk:`` source: admitted to the
 outbox, the workers' schedulers publish later). Rounds alternate between the three, and each
 figure is the median of its rounds. Target: submit_many >= 10x the delay() loop.
+
+Each round also measures CPU per command: this process's and redis-server's. On a machine
+other work shares, the rates swing with the load; the CPU spent per command moves much less.
 """
 
 from __future__ import annotations
@@ -11,10 +14,14 @@ from __future__ import annotations
 import statistics
 import time
 import uuid
+from collections.abc import Callable
+from typing import NamedTuple
+
+import redis
 
 from bench.report import header, table, verdict
 from bench.runs import command, ordercmd_producer, submit_all
-from bench.stage import apply_env, stage
+from bench.stage import apply_env, redis_of, stage
 
 N = 5000
 ROUNDS = 3
@@ -22,21 +29,42 @@ TARGET = 10.0
 LIVE = "api"
 
 
-def admit_rate(producer, n: int, source: str) -> float:  # type: ignore[no-untyped-def]
+class Round(NamedTuple):
+    """One round of one producer: commands/s, and CPU us per command (this process, Redis)."""
+
+    rate: float
+    cpu_us: float
+    redis_cpu_us: float
+
+
+def measured(client: redis.Redis, n: int, run: Callable[[], object]) -> Round:
+    """Run ``run`` (``n`` commands) and measure it."""
+
+    def redis_cpu() -> float:
+        info = client.info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+    redis0, cpu0, started = redis_cpu(), time.process_time(), time.perf_counter()
+    run()
+    seconds, cpu, redis1 = time.perf_counter() - started, time.process_time(), redis_cpu()
+    return Round(n / seconds, (cpu - cpu0) * 1e6 / n, (redis1 - redis0) * 1e6 / n)
+
+
+def admit_rate(producer, client: redis.Redis, n: int, source: str) -> Round:  # type: ignore[no-untyped-def]
     commands = [command("backd", "cancel", f"BO-{uuid.uuid4().hex[:12]}") for _ in range(n)]
-    started = time.perf_counter()
-    submit_all(producer, commands, source=source)
-    return n / (time.perf_counter() - started)
+    return measured(client, n, lambda: submit_all(producer, commands, source=source))
 
 
-def delay_rate(n: int) -> float:
+def delay_rate(client: redis.Redis, n: int) -> Round:
     from bench.bare_app import bare_cancel
 
     order_ids = [f"BO-{uuid.uuid4().hex[:12]}" for _ in range(n)]
-    started = time.perf_counter()
-    for order_id in order_ids:
-        bare_cancel.delay(order_id, uuid.uuid4().hex)
-    return n / (time.perf_counter() - started)
+
+    def send() -> None:
+        for order_id in order_ids:
+            bare_cancel.delay(order_id, uuid.uuid4().hex)
+
+    return measured(client, n, send)
 
 
 def main() -> None:
@@ -50,31 +78,48 @@ def main() -> None:
     with stage("p2") as bench:
         settings = apply_env(bench.env())
         producer = ordercmd_producer(settings)
-        admit_rate(producer, 200, LIVE)  # warm-up: scripts loaded, connections open
-        delay_rate(200)
+        client = redis_of(bench.redis)
+        admit_rate(producer, client, 200, LIVE)  # warm-up: scripts loaded, connections open
+        delay_rate(client, 200)
         live, outbox, bare = [], [], []
         for _ in range(ROUNDS):
-            live.append(admit_rate(producer, N, LIVE))
-            outbox.append(admit_rate(producer, N, bulk))
-            bare.append(delay_rate(N))
-    bare_rate = statistics.median(bare)
+            live.append(admit_rate(producer, client, N, LIVE))
+            outbox.append(admit_rate(producer, client, N, bulk))
+            bare.append(delay_rate(client, N))
     rounds = " / ".join(
-        f"{a:,.0f}, {b:,.0f} vs {c:,.0f}" for a, b, c in zip(live, outbox, bare, strict=True)
+        f"{a.rate:,.0f}, {b.rate:,.0f} vs {c.rate:,.0f}"
+        for a, b, c in zip(live, outbox, bare, strict=True)
     )
     print(f"rounds (live, bulk submit_many vs delay): {rounds}")
+    systems = [
+        ("ordercmd submit_many, live (publish now)", live),
+        ("ordercmd submit_many, bulk (outbox)", outbox),
+        ("bare delay()", bare),
+    ]
     print(
         table(
-            ["producer", "commands/s"],
+            ["producer", "commands/s", "cpu us", "redis cpu us"],
             [
-                ["ordercmd submit_many, live (publish now)", statistics.median(live)],
-                ["ordercmd submit_many, bulk (outbox)", statistics.median(outbox)],
-                ["bare delay()", bare_rate],
+                [
+                    name,
+                    statistics.median(r.rate for r in runs),
+                    statistics.median(r.cpu_us for r in runs),
+                    statistics.median(r.redis_cpu_us for r in runs),
+                ]
+                for name, runs in systems
             ],
         )
     )
-    for name, rates in (("live", live), ("bulk", outbox)):
-        ratio = statistics.median(rates) / bare_rate
-        print(f"{name}: ratio {ratio:.2f}x  {verdict(ratio >= TARGET)}")
+    bare_rate = statistics.median(r.rate for r in bare)
+    bare_cpu = statistics.median(r.cpu_us + r.redis_cpu_us for r in bare)
+    for name, runs in (("live", live), ("bulk", outbox)):
+        ratio = statistics.median(r.rate for r in runs) / bare_rate
+        cpu = statistics.median(r.cpu_us + r.redis_cpu_us for r in runs)
+        print(
+            f"{name}: ratio {ratio:.2f}x  {verdict(ratio >= TARGET)}"
+            f"  (cpu ratio {bare_cpu / cpu:.2f}x: bare's CPU per command, producer + Redis, "
+            "over ordercmd's)"
+        )
 
 
 if __name__ == "__main__":
