@@ -18,6 +18,7 @@ from bench.redis_stats import delta, lua_commands, snapshot, split_lua
 from bench.report import header, table, verdict
 from bench.runs import command, ordercmd_producer, send_bare, settings_env, submit_all
 from bench.stage import Stage, Workers, apply_env, redis_of, stage, wait_until
+from store.tally import FLUSH_INTERVAL_S
 
 N = 1000
 WARM_UP = 40
@@ -59,7 +60,7 @@ def run(bench: Stage, system: str, *, split: bool, latency_ms: float) -> dict[st
         wait_until(
             lambda: bench.mutations() >= N + WARM_UP, timeout_s=300, what="run", workers=workers
         )
-        time.sleep(0.5)  # the last finish scripts
+        time.sleep(FLUSH_INTERVAL_S + 0.5)  # the last finish scripts and counter flushes
         after = {k: snapshot(c) for k, c in servers.items()}
         seconds = time.monotonic() - started
     finally:
