@@ -1,7 +1,8 @@
 """The time buckets of the chart counters: their sizes and how long Redis keeps each one.
 
-The scripts count into one hash per minute and one per hour (``keys.stats_minute`` and
-``keys.stats_hour``), each expiring on its own, so the counters' memory stays bounded;
+The scripts (and, for outcomes, each worker process: ``store/tally.py``) count into one hash
+per minute and one per hour (``keys.stats_minute`` and ``keys.stats_hour``), each expiring on
+its own, so the counters' memory stays bounded;
 ``web/series.py`` reads them back.
 """
 
