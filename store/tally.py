@@ -15,7 +15,6 @@ import atexit
 import os
 import threading
 import time
-import weakref
 from collections import Counter
 
 import redis
@@ -148,7 +147,9 @@ class _Flusher:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._tallies: weakref.WeakSet[OutcomeTally] = weakref.WeakSet()
+        # held strongly while they have counts: a store dropped (a worker thread's runtime
+        # replaced) must not take its counts with it; an empty one is let go after a flush
+        self._tallies: set[OutcomeTally] = set()
         self._pid: int | None = None
         atexit.register(self.close_all)  # a process ending normally; a prefork child: worker.app
 
@@ -157,7 +158,7 @@ class _Flusher:
         with self._lock:
             if self._pid != os.getpid():  # none yet in this process (or only the parent's)
                 self._pid = os.getpid()
-                self._tallies = weakref.WeakSet()
+                self._tallies = set()
                 threading.Thread(target=self._run, name="ordercmd-counts", daemon=True).start()
             self._tallies.add(tally)
 
@@ -178,6 +179,8 @@ class _Flusher:
                     tally.flush()
                 except redis.RedisError as exc:
                     log.warning("outcome counters not flushed yet", error=repr(exc))
+            with self._lock:  # counted since the flush: watched again by that count
+                self._tallies = {tally for tally in self._tallies if tally.pending()}
 
 
 _FLUSHER = _Flusher()

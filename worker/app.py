@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -156,23 +157,32 @@ def build_store(settings: Settings) -> CommandStore:
 
 
 _runtimes: dict[int, Runtime] = {}
+_runtime_lock = threading.Lock()
 
 
 def get_runtime() -> Runtime:
-    """This process's runtime, built on first use (after a fork, built anew)."""
+    """This process's runtime, built on first use (after a fork, built anew).
+
+    Built once per process even when a threads pool's first tasks ask at the same moment (two
+    would mean two Redis pools, and counts in a store the process then drops).
+    """
     pid = os.getpid()
-    if pid not in _runtimes:
-        settings = get_settings()
-        _runtimes.clear()
-        store = build_store(settings)
-        _runtimes[pid] = Runtime(
-            settings=settings,
-            store=store,
-            publish=publish,
-            provider_factory=account_providers(settings),
-            flow=FlowControl(store.client, settings.breaker),
-        )
-    return _runtimes[pid]
+    runtime = _runtimes.get(pid)
+    if runtime is not None:
+        return runtime
+    with _runtime_lock:
+        if pid not in _runtimes:
+            settings = get_settings()
+            _runtimes.clear()
+            store = build_store(settings)
+            _runtimes[pid] = Runtime(
+                settings=settings,
+                store=store,
+                publish=publish,
+                provider_factory=account_providers(settings),
+                flow=FlowControl(store.client, settings.breaker),
+            )
+        return _runtimes[pid]
 
 
 class SchedulerStep(bootsteps.StartStopStep):  # type: ignore[misc]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 import pytest
@@ -112,6 +113,20 @@ def test_the_process_flushes_by_itself_within_the_interval(store):
     while not stats(store) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert stats(store)["done|backd|cancel|succeeded"] == "1"
+
+
+def test_counts_of_a_store_the_process_dropped_are_still_added(store):
+    # a worker thread's runtime replaced (or any store let go) before the next flush: the
+    # flushing thread holds its tally until the counts are in Redis
+    dropped = OutcomeTally(store.client)
+    dropped.finished(provider="backd", kind="cancel", state="succeeded", reason="",
+                     attempts=1, latency_ms=5, now_ms=int(time.time() * 1000))  # fmt: skip
+    del dropped
+    gc.collect()
+    deadline = time.monotonic() + FLUSH_INTERVAL_S * 5
+    while not stats(store) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert stats(store).get("done|backd|cancel|succeeded") == "1"
 
 
 @pytest.mark.parametrize(
