@@ -16,10 +16,10 @@ import redis
 from providers.accounts import Account
 from store import keys
 from store.flow import FlowControl
+from store.holds import RELEASE_LIMIT, release_held
+from store.pauses import stopped_accounts
 from store.scripts import Scripts
 from store.waits import BacklogRates
-
-RELEASE_LIMIT = 1000  # most commands released per account per tick (one publish batch)
 
 
 @dataclass(frozen=True)
@@ -62,16 +62,28 @@ class Backlogs:
     def release(self) -> dict[str, int]:
         """Release what each account's limit can take within the next tick and one slot.
 
+        Commands an operator's pause held go first (``store.holds``); the backlog of an account
+        paused, or resumed with held commands still to release, waits.
+
         Returns:
             Commands released per account (accounts with none left out).
         """
-        names = sorted(str(a) for a in self.client.smembers(keys.backlogs()))
+        pipe = self.client.pipeline(transaction=False)
+        pipe.smembers(keys.backlogs())
+        pipe.smembers(keys.held_accounts())
+        pipe.hgetall(keys.paused())
+        backlogged, held, pauses = pipe.execute()
+        if held:  # an operator's pause held them: they go first, in order
+            release_held(self.scripts, sorted(map(str, held)), self._provider, self._limits,
+                         self.tick_ms)  # fmt: skip
+        stopped = stopped_accounts(pauses, self.accounts) if pauses else set()
+        names = sorted(str(a) for a in backlogged if str(a) not in stopped)
         if not names:
             return {}
         flow_keys: list[str] = []
         flow_args: list[str | int] = []
         for name in names:
-            provider = self.accounts[name].provider if name in self.accounts else "unknown"
+            provider = self._provider(name)
             flow_keys += [
                 keys.backlog(name),
                 keys.rate(provider, name),
@@ -86,6 +98,10 @@ class Backlogs:
             args=[RELEASE_LIMIT, keys.command(""), *flow_args],
         )
         return {name: int(n) for name, n in zip(names, released, strict=True) if int(n)}
+
+    def _provider(self, account: str) -> str:
+        settings = self.accounts.get(account)
+        return settings.provider if settings else "unknown"
 
     def _release_args(self, account: str) -> list[int]:
         """Interval ms, burst, lookahead ms and share interval ms of one account's release."""

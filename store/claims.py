@@ -35,7 +35,7 @@ class Parked:
     """A delivery whose account must wait: the claim parked the command in the retry schedule."""
 
     wait_s: float
-    why: str  # 'paused' (a 429), 'open', 'probing' (the breaker) or 'rate'
+    why: str  # 'paused' (a 429), 'open', 'probing' (the breaker), 'rate', 'backlog' or 'held'
 
 
 @dataclass(frozen=True)

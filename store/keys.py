@@ -199,6 +199,29 @@ def bulk_share(account: str) -> str:
     return f"{PREFIX}:share:{account}"
 
 
+def paused() -> str:
+    """Hash: operator pauses, by ``provider`` or ``provider:account``, as JSON (no TTL).
+
+    An account's field may also say ``draining``: resumed, its held commands not yet all out.
+    """
+    return f"{PREFIX}:paused"
+
+
+def held(account: str) -> str:
+    """Sorted set: one account's live commands held by an operator pause, by admission sequence."""
+    return f"{held_prefix()}{account}"
+
+
+def held_prefix() -> str:
+    """The common prefix of the held sets (the Lua scripts build them from the account)."""
+    return f"{PREFIX}:held:"
+
+
+def held_accounts() -> str:
+    """Set: the accounts whose held set may hold commands (the scheduler releases them)."""
+    return f"{PREFIX}:helds"
+
+
 def workers_seen() -> str:
     """Sorted set: worker node names, by the last time (ms) their scheduler ticked."""
     return f"{PREFIX}:workers"

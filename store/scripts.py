@@ -29,10 +29,14 @@ def source(name: str) -> str:
             keys.backlog_prefix(),
             keys.backlogs(),
             keys.stats_minute(""),
+            keys.paused(),
+            keys.held_prefix(),
+            keys.held_accounts(),
         )
     )
     key_names = (
-        f"local INDEX_PREFIX, UNINDEX_QUEUE, BACKLOG_PREFIX, BACKLOGS, MINUTE_PREFIX = {names}\n"
+        "local INDEX_PREFIX, UNINDEX_QUEUE, BACKLOG_PREFIX, BACKLOGS, MINUTE_PREFIX, PAUSED, "
+        f"HELD_PREFIX, HELD_ACCOUNTS = {names}\n"
         f"local MINUTE_TTL_S = {series.MINUTE_TTL_S}"
     )
     return key_names + "\n" + prelude + "\n" + (folder / f"{name}.lua").read_text()
@@ -55,3 +59,5 @@ class Scripts:
         self.pause = client.register_script(source("pause"))
         self.extend = client.register_script(source("extend"))
         self.release = client.register_script(source("release"))
+        self.operator_pause = client.register_script(source("operator_pause"))
+        self.release_held = client.register_script(source("release_held"))

@@ -2,7 +2,8 @@
 -- With its account's flow keys, the claim also gates the call: when a 429 pause, an open
 -- circuit breaker or the rate limit says wait, the command waits (state 'waiting', with what
 -- for in 'waiting_for') in the retry schedule instead, in the same step (the wait spends no
--- attempt and holds no worker slot). A command waiting for its lane is not claimed.
+-- attempt and holds no worker slot). A command waiting for its lane is not claimed. When an
+-- operator paused the account or its provider (the PAUSED hash), it waits aside (`hold`).
 -- KEYS: 1 command, 2 running, 3 dispatch, 4 schedule, 5 attempts,
 --       optional 6 breaker hash, 7 rate (theoretical arrival time), 8 pause (set on a 429)
 -- ARGV: 1 id, 2 token, 3 lease ms, 4 early ms (how early a retry may start),
@@ -11,7 +12,8 @@
 --       last (whatever comes before): the claiming worker, 'host:pid' (status shows it)
 -- Returns {'claimed', envelope, attempts_n, unprocessable_n, reconcile, first_claim_ms,
 --   deliveries, now, attempts recorded, breaker clean (0/1), refund fingerprint json or ''},
---   {'parked', wait ms, why} (why 'backlog': a bulk command went to its account's backlog),
+--   {'parked', wait ms, why} (why 'backlog': a bulk command went to its account's backlog;
+--   'held': an operator paused the account, the command waits aside until resumed),
 --   {'other_account', account} (nothing changed: gate that one),
 --   or {why not, state}.
 local WAIT_REASONS = {
@@ -47,10 +49,22 @@ local function rate_limit(now, reserved)
   return 0, ''
 end
 
--- Whether the account may be called now: a 429 pause first, then the breaker, then the rate
--- limit (`rate_limit`). Returns the wait (ms), why ('' when none), and whether the breaker is
--- clean (closed, no failures): a success there need not be reported.
-local function gate(now, reserved)
+-- Whether an operator holds the account: its provider or itself paused (no TTL), or resumed
+-- but its held commands not all released yet (`draining`), so none overtakes them unless the
+-- scheduler released it (release_held.lua marks it `hold` = 'released').
+local function operator_held(provider)
+  local p = redis.call('HMGET', PAUSED, provider, provider .. ':' .. ARGV[5])
+  if p[1] then return true end
+  if not p[2] then return false end
+  if cjson.decode(p[2])['state'] == 'paused' then return true end
+  return redis.call('HGET', KEYS[1], 'hold') ~= 'released'
+end
+
+-- Whether the account may be called now: an operator's pause first, then a 429 pause, then
+-- the breaker, then the rate limit (`rate_limit`). Returns the wait (ms), why ('' when none),
+-- and whether the breaker is clean (closed, no failures): a success there need not be reported.
+local function gate(now, reserved, provider)
+  if operator_held(provider) then return 0, 'held', false end
   local paused = redis.call('PTTL', KEYS[8])
   if paused > 0 then return paused, 'paused', false end
   local b = redis.call('HMGET', KEYS[6], 'state', 'open_until', 'probe_until', 'failures')
@@ -111,6 +125,28 @@ local function backlog(now, reconcile, f)
   return {'parked', 0, 'backlog'}
 end
 
+-- A command of an account an operator paused waits aside until resumed: no slot, no worker,
+-- no message, no attempt. Live commands wait in the account's held set, bulk ones in its
+-- backlog, each by admission sequence; the scheduler releases the held set first, in order,
+-- at the account's rate (release_held.lua), then the backlog.
+local function hold(now, reconcile, f, provider)
+  local waiting_for = is_bulk(ARGV[1]) and 'backlog' or 'paused'
+  move_index(ARGV[1], f[12], f[1], f[13], 'waiting', waiting_for)
+  redis.call('HSET', KEYS[1], 'state', 'waiting', 'waiting_for', waiting_for, 'next_ms', now,
+    'deliveries', 0, 'reconcile', reconcile, 'updated_ms', now, 'hold', 'held',
+    'last_message', 'held: ' .. provider .. ':' .. ARGV[5] .. ' paused by an operator')
+  redis.call('HDEL', KEYS[1], 'token', 'lease_until', 'reserved')
+  for i = 2, 4 do redis.call('ZREM', KEYS[i], ARGV[1]) end
+  local seq = redis.call('HGET', KEYS[1], 'seq')
+  if waiting_for == 'backlog' then
+    to_backlog(ARGV[1], ARGV[5], seq)
+  else
+    redis.call('ZADD', HELD_PREFIX .. ARGV[5], seq, ARGV[1])
+    redis.call('SADD', HELD_ACCOUNTS, ARGV[5])
+  end
+  return {'parked', 0, 'held'}
+end
+
 local f = redis.call('HMGET', KEYS[1], 'state', 'lease_until', 'next_ms', 'deliveries',
   'envelope', 'attempts_n', 'unprocessable_n', 'reconcile', 'first_claim_ms', 'reserved',
   'fingerprint', 'created_ms', 'waiting_for')
@@ -134,12 +170,14 @@ local deliveries = tonumber(f[4] or 0) + 1
 local breaker_clean = 0
 -- past the poison limit the claim skips the gate: the delivery dead-letters without a call
 if #KEYS == 8 and (ARGV[10] == '' or deliveries <= tonumber(ARGV[10])) then
-  local account = cjson.decode(f[5])['command']['account']
+  local command = cjson.decode(f[5])['command']
+  local account = command['account']
   if account ~= ARGV[5] then return {'other_account', account} end
   -- a duplicate message may find it backlogged: it leaves the backlog, or goes back in below
   if is_bulk_id(ARGV[1]) then redis.call('ZREM', BACKLOG_PREFIX .. account, ARGV[1]) end
-  local wait, why, clean = gate(now, tonumber(f[10] or ''))
+  local wait, why, clean = gate(now, tonumber(f[10] or ''), command['provider'])
   count_gated(why)
+  if why == 'held' then return hold(now, reconcile, f, command['provider']) end
   if why == 'backlog' then return backlog(now, reconcile, f) end
   if wait > 0 then return park(now, wait, why, reconcile, f) end
   if clean then breaker_clean = 1 end
@@ -149,7 +187,8 @@ move_index(ARGV[1], f[12], state, f[13], 'running')
 redis.call('HSET', KEYS[1], 'state', 'running', 'token', ARGV[2], 'lease_until', lease_until,
   'updated_ms', now, 'deliveries', deliveries, 'reconcile', reconcile,
   'first_claim_ms', f[9] or now, 'worker', ARGV[#ARGV], 'claimed_ms', now)
-if f[10] then redis.call('HDEL', KEYS[1], 'reserved') end  -- a held slot is good for one delivery
+-- a held slot is good for one delivery (a command released from an operator's hold has one)
+if f[10] then redis.call('HDEL', KEYS[1], 'reserved', 'hold') end
 redis.call('ZADD', KEYS[2], lease_until, ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])

@@ -1,6 +1,6 @@
 -- Shared by every ordercmd script: Redis time, releasing an order lane, the search indexes.
--- INDEX_PREFIX, UNINDEX_QUEUE, BACKLOG_PREFIX and BACKLOGS come from store/keys.py
--- (store/scripts.py sets them above).
+-- INDEX_PREFIX, UNINDEX_QUEUE, BACKLOG_PREFIX, BACKLOGS, PAUSED, HELD_PREFIX and HELD_ACCOUNTS
+-- come from store/keys.py (store/scripts.py sets them above).
 -- Redis time in ms, read once per script run: a script runs at one instant anyway.
 local script_now_ms
 local function now_ms()

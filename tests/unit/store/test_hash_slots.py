@@ -27,6 +27,7 @@ from store.backlog import Backlogs
 from store.command_store import Claim, CommandStore, Parked, Spend, StoreLimits
 from store.deadletters import DeadLetters
 from store.flow import FlowControl
+from store.pauses import Pauses, Target
 from store.scripts import Scripts
 from store.search import Search, SearchFilter
 from tests.factories import make_envelope
@@ -186,7 +187,21 @@ def driven() -> list[Call]:
     record(backlogs.scripts, client, calls)
     client.delete(keys.rate_pause("shoplazza", "store"))
     assert backlogs.release() == {"store": 1}
+    drive_pauses(store, calls, client, gate, backlogs)
     return calls
+
+
+def drive_pauses(
+    store: CommandStore, calls: list[Call], client: Any, gate: Any, backlogs: Backlogs
+) -> None:
+    """An operator pauses the account, a claim holds its command, a resume releases it."""
+    pauses = Pauses(client, Settings(accounts={"store": ACCOUNT}).accounts)
+    record(pauses.scripts, client, calls)
+    held = store_command(store, calls, client, "j")
+    pauses.pause(Target("shoplazza", "store"), actor="t", why="test")
+    assert store.claim(held, gate=gate) == Parked(0, "held")
+    pauses.resume(Target("shoplazza", "store"), actor="t", why="test")
+    backlogs.release()  # release_held hands it out
 
 
 def store_command(store: CommandStore, calls: list[Call], client: Any, order: str) -> str:
