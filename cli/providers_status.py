@@ -1,9 +1,9 @@
-"""``ordercmd status --providers``: each account's breaker, 429 pause, rate limit, bulk backlog.
+"""``ordercmd status --providers``: each account's breaker, pauses, rate limit, bulk backlog.
 
 Everything is read from the Redis state the workers share (``store.flow``), against Redis's
 clock: the breaker's hash (``keys.breaker``), the pause set by a 429 (``keys.rate_pause``) and
 the rate limit's theoretical arrival time (``keys.rate``) and the bulk backlog
-(``keys.backlog``). Nothing is written.
+(``keys.backlog``), and an operator's pause (``keys.paused``, ``keys.held``). Nothing is written.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from store import keys
 from store.backlog import BacklogDepth, Backlogs
 from store.clock import redis_now_ms
 from store.flow import DEFAULT_RATES, FlowControl
+from store.pause_state import AccountPause, account_pauses
 
 
 class BreakerState(StrEnum):
@@ -72,6 +73,7 @@ class ProviderStatus:
     pause_left_s: float
     rate: RateView
     backlog: BacklogView
+    operator: AccountPause  # an operator's pause (the account's or its provider's), held commands
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready form for ``--json``."""
@@ -90,6 +92,7 @@ def read_provider_status(settings: Settings, flow: FlowControl) -> list[Provider
     client = flow.client
     now_ms = redis_now_ms(client)
     backlogs = {b.account: b for b in Backlogs(client, settings.accounts, flow=flow).depths()}
+    operator = {p.account: p for p in account_pauses(client, settings)}
     rows = []
     for name, account in sorted(settings.accounts.items()):
         pipe = client.pipeline(transaction=False)
@@ -108,6 +111,7 @@ def read_provider_status(settings: Settings, flow: FlowControl) -> list[Provider
                 pause_left_s=_s(max(0, pause_ms)),
                 rate=RateView(per_s, burst, default, _s(booked_ms)),
                 backlog=backlog_view(backlogs.get(name), now_ms),
+                operator=operator[name],
             )
         )
     return rows
@@ -142,7 +146,7 @@ def providers_table(rows: list[ProviderStatus]) -> Table:
     """One row per account: breaker, failures, times opened, 429 pause, rate limit."""
     table = Table(title="provider accounts", title_justify="left")
     columns = ("account", "provider", "breaker", "failures", "opened", "429 pause", "rate")
-    for column in (*columns, "bulk backlog"):
+    for column in (*columns, "bulk backlog", "operator pause"):
         table.add_column(column, overflow="fold")
     for row in rows:
         rate = f"{row.rate.per_s:g}/s burst {row.rate.burst}"
@@ -157,6 +161,7 @@ def providers_table(rows: list[ProviderStatus]) -> Table:
             f"[yellow]paused, {row.pause_left_s:g} s left[/]" if row.paused else "-",
             rate,
             backlog_text(row.backlog),
+            operator_text(row.operator),
         )
     return table
 
@@ -168,6 +173,16 @@ def backlog_text(backlog: BacklogView) -> str:
     text = f"{backlog.depth} waiting"
     text += f", oldest {backlog.oldest_age_s:g} s" if backlog.oldest_age_s is not None else ""
     return text + (f", ETA {backlog.eta_s:g} s" if backlog.eta_s is not None else "")
+
+
+def operator_text(pause: AccountPause) -> str:
+    """``paused by ann (provider): why, 3 held``, ``resuming: 2 held to release`` or ``-``."""
+    if pause.state == "paused":
+        whose = " (provider)" if pause.by_provider else ""
+        return f"[red]paused[/] by {pause.actor}{whose}: {pause.why}, {pause.held} held"
+    if pause.state == "draining":
+        return f"[yellow]resuming[/]: {pause.held} held to release in order"
+    return "-"
 
 
 def _breaker_text(breaker: BreakerView) -> str:

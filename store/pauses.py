@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import redis
 
@@ -93,7 +94,11 @@ class Pauses:
     def __init__(self, client: redis.Redis, accounts: Mapping[str, Account]) -> None:
         self.client = client
         self.accounts = accounts
-        self.scripts = Scripts(client)
+
+    @cached_property
+    def scripts(self) -> Scripts:
+        """The store's scripts (registered only when a pause or resume is written)."""
+        return Scripts(self.client)
 
     def target(self, text: str) -> Target:
         """Parse ``provider[:account]`` (see ``parse_target``)."""

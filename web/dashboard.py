@@ -21,6 +21,8 @@ from web import (
     metrics,
     operator_api,
     overview,
+    pause_api,
+    providers_page,
     quarantine_page,
     run_pages,
     search_pages,
@@ -36,7 +38,8 @@ router = APIRouter(tags=["dashboard"])
 for module in (signin, overview, search_pages, dead_pages, dead_actions, run_pages, audit_page,
                quarantine_page, webhook_page, webhook_run_pages, operator_api, webhook_api,
                metrics, live,
-               workers_page, charts, bulk_upload_pages, bulk_batch_pages):  # fmt: skip
+               workers_page, charts, bulk_upload_pages, bulk_batch_pages, providers_page,
+               pause_api):  # fmt: skip
     router.include_router(module.router)
 
 STATIC = {"app.css": "text/css", "app.js": "text/javascript", "docs.js": "text/javascript",

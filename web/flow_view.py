@@ -1,6 +1,8 @@
-"""Per-provider flow-control summaries for the overview: breakers, pauses, limits, backlogs."""
+"""Per-provider flow-control summaries: breakers, 429 and operator pauses, limits, backlogs."""
 
 from __future__ import annotations
+
+import json
 
 import redis
 
@@ -20,7 +22,8 @@ def flow_summary(client: redis.Redis, settings: Settings, provider: Provider) ->
     for name in names:
         pipe.hget(keys.breaker(provider, name), "state")
         pipe.pttl(keys.rate_pause(provider, name))
-    replies = pipe.execute()
+    pipe.hgetall(keys.paused())
+    *replies, held = pipe.execute()
     states, pauses = replies[0::2], replies[1::2]
     opened = [n for n, s in zip(names, states, strict=True) if s == "open"]
     paused = [f"{n} {ms / 1000:.0f} s" for n, ms in zip(names, pauses, strict=True) if ms > 0]
@@ -28,7 +31,8 @@ def flow_summary(client: redis.Redis, settings: Settings, provider: Provider) ->
     limits = sorted({settings.accounts[n].rate_per_s or default_per_s for n in names})
     return {
         "breaker": f"open: {', '.join(opened)}" if opened else f"closed ({len(names)} account(s))",
-        "rate": (f"paused after 429: {', '.join(paused)}; " if paused else "")
+        "rate": operator_summary(held, provider, names)
+        + (f"paused after 429: {', '.join(paused)}; " if paused else "")
         + "limit "
         + ", ".join(f"{per_s:g}/s" for per_s in limits),
         "backlog": backlog_summary(client, settings, names),
@@ -46,3 +50,13 @@ def backlog_summary(client: redis.Redis, settings: Settings, names: list[str]) -
         )
         or "-"
     )
+
+
+def operator_summary(pauses: dict[str, str], provider: str, names: list[str]) -> str:
+    """``paused by an operator: s1, s2; `` (the whole provider, or its accounts), or nothing."""
+    if provider in pauses:
+        return "paused by an operator: all accounts; "
+    held = [
+        n for n in names if json.loads(pauses.get(f"{provider}:{n}", "{}")).get("state") == "paused"
+    ]
+    return f"paused by an operator: {', '.join(held)}; " if held else ""

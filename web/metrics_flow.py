@@ -1,4 +1,4 @@
-"""``/metrics`` for alerting on flow: breakers, 429 pauses, waits, bulk backlogs per account."""
+"""``/metrics`` for alerting on flow: breakers, 429 and operator pauses, waits, bulk backlogs."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from schemas import CommandState, WaitingFor
 from store import keys
 from store.backlog import Backlogs
 from store.clock import utcnow
+from store.pause_state import account_pauses
 
 # what a command waits in before it ends, as (state, waiting_for) labels and the index holding
 # them; the age is since its admission (the index score). Bulk backlogs wait by design: their
@@ -29,6 +30,7 @@ class FlowCollector(Collector):
 
     def __init__(self, client: redis.Redis, settings: Settings) -> None:
         self.client = client
+        self.settings = settings
         self.accounts = sorted((a.provider, name) for name, a in settings.accounts.items())
         self.backlogs = Backlogs(client, settings.accounts)
 
@@ -45,6 +47,25 @@ class FlowCollector(Collector):
         yield from self._flow(flow[0::2], flow[1::2])
         yield self._oldest(replies[2 * len(self.accounts) :])
         yield from self._backlogs()
+        yield from self._operator_pauses()
+
+    def _operator_pauses(self) -> Iterator[Metric]:
+        """Per account: 1 while an operator's pause holds it (its own or its provider's)."""
+        labels = ["provider", "account"]
+        paused = GaugeMetricFamily(
+            "ordercmd_operator_paused",
+            "1 while an operator's pause (of the account or its provider) holds its commands",
+            labels=labels,
+        )
+        held = GaugeMetricFamily(
+            "ordercmd_held_commands",
+            "Commands an operator's pause holds, released in admission order on resume",
+            labels=labels,
+        )
+        for row in account_pauses(self.client, self.settings):
+            paused.add_metric([row.provider, row.account], 1.0 if row.state == "paused" else 0.0)
+            held.add_metric([row.provider, row.account], row.held)
+        yield from (paused, held)
 
     def _flow(self, breakers: list[list[str | None]], pauses: list[int]) -> Iterator[Metric]:
         labels = ["provider", "account"]

@@ -77,7 +77,11 @@ def test_untouched_accounts_are_closed_unpaused_with_their_rate(settings, flow):
         "pause_left_s": 0.0,
         "rate": {"per_s": 4.0, "burst": 1, "default": False, "booked_ahead_s": 0.0},
         "backlog": {"depth": 0, "oldest_age_s": None, "eta_s": None},
-    }
+        "operator": {
+            "provider": "shoplazza", "account": "store", "state": "running",
+            "by_provider": False, "actor": "", "why": "", "since_ms": None, "held": 0,
+        },
+    }  # fmt: skip
     assert rows["acme"]["rate"] == {
         "per_s": 5.0,
         "burst": 5,
