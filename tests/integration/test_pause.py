@@ -1,5 +1,7 @@
-"""An operator's pause with real workers and the sandbox: nothing reaches a paused account while
-its sibling goes on; on resume every held command runs once, in admission order, at the limit.
+"""An operator's pause with real workers and the sandbox, end to end.
+
+Nothing reaches a paused account while its sibling goes on; on resume every held command runs
+once, in admission order, at the account's rate limit.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ OTHERS = 4  # cancels for its sibling store, which is not paused
 # one late slot and one stamped late, as in test_live_first.py.
 SLACK_SLOTS = 1
 MAX_PER_SECOND = int(LIMIT_PER_S) + 2
+
 
 @pytest.fixture
 def ordercmd_env(ordercmd_env: dict[str, str], sandbox) -> dict[str, str]:
