@@ -164,10 +164,8 @@ class Pauses:
 def stopped_accounts(pauses: Mapping[str, str], accounts: Mapping[str, Account]) -> set[str]:
     """Accounts whose bulk backlog must not move: paused (by provider or itself) or draining.
 
-    ``pauses`` is the raw pauses hash (field -> JSON).
+    ``pauses`` is the raw pauses hash (field -> JSON); an account field names its account even
+    when ``accounts`` does not.
     """
-    return {
-        name
-        for name, account in accounts.items()
-        if account.provider in pauses or f"{account.provider}:{name}" in pauses
-    }
+    named = {field.partition(":")[2] for field in pauses if ":" in field}
+    return named | {name for name, a in accounts.items() if a.provider in pauses}
