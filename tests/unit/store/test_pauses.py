@@ -223,3 +223,36 @@ def test_a_missing_or_overlong_reason_is_refused_naming_why(why):
     with pytest.raises(InvalidSubmission) as caught:
         check_why(why)
     assert caught.value.problems[0][0] == "why"
+
+
+def test_a_provider_resume_leaves_an_accounts_own_pause_and_vice_versa(paused):
+    s1, s2 = paused.admit("s1")[0], paused.admit("s2")[0]
+    whole, own = Target("shoplazza", None), Target("shoplazza", "s1")
+    paused.pauses.pause(whole, actor="ann", why="outage")
+    paused.pauses.pause(own, actor="bob", why="its own trouble")
+    assert paused.claim(s1) == paused.claim(s2) == Parked(0, "held")
+    paused.pauses.resume(own, actor="bob", why="fixed")
+    paused.backlogs.release()
+    assert paused.dispatched() == {}, "the provider's pause still holds both"
+    paused.pauses.pause(own, actor="bob", why="again")
+    paused.pauses.resume(whole, actor="ann", why="outage over")
+    states = {p.target.field: p.state for p in paused.pauses.all()}
+    assert states == {"shoplazza:s1": "paused", "shoplazza:s2": "draining"}
+    paused.backlogs.release()
+    assert set(paused.dispatched()) == {s2}, "s1 keeps its own pause"
+    assert [p.target.field for p in paused.pauses.all()] == ["shoplazza:s1"], "s2 drained"
+
+
+def test_a_duplicate_message_of_a_held_command_holds_it_once_and_a_discarded_one_is_dropped(
+    paused,
+):
+    first, second = paused.admit("s1", 2)
+    paused.pauses.pause(Target("shoplazza", "s1"), actor="ann", why="stop")
+    for command_id in (first, first, second):
+        assert paused.claim(command_id) == Parked(0, "held")
+    assert paused.held("s1") == [first, second]
+    assert paused.store.discard_pending(first, actor="ann", why="not wanted")
+    paused.pauses.resume(Target("shoplazza", "s1"), actor="ann", why="go")
+    paused.backlogs.release()
+    assert set(paused.dispatched()) == {second}
+    assert paused.client.hget(keys.command(first), "state") == CommandState.DISCARDED
