@@ -1,7 +1,7 @@
 """Pausing a provider account from the dashboard, in Chromium.
 
 The sandbox gets no call until the resume, then every held command runs once; the audit log
-shows both actions with who and why. A viewer sees pauses but gets no form.
+shows both actions with who and why. A viewer sees pauses but gets no form, at 375 px too.
 """
 
 from __future__ import annotations
@@ -75,3 +75,12 @@ def test_a_viewer_sees_the_pause_but_gets_no_form(page, web_url, store, settings
     page.goto(web_url + "/providers")
     expect(row(page, "backd:acme")).to_have_attribute("data-state", "paused")
     expect(page.locator("form[data-action]")).to_have_count(0)
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.reload()
+    expect(row(page, "backd:acme")).to_contain_text("down")
+    right = (
+        "Math.max(...[...document.querySelectorAll('div.scroll')]"
+        ".map(d => d.getBoundingClientRect().right))"
+    )
+    assert page.evaluate(right) <= 375, "the tables scroll inside the screen's width"
+    shot(page, "pause-provider-375")
