@@ -113,10 +113,11 @@ class Pauses:
 
     def pause(self, target: Target, *, actor: str, why: str) -> int:
         """Pause ``target`` for every worker until resumed; audited. Returns commands held now."""
-        body = json.dumps({"state": "paused", "actor": actor, "why": check_why(why)})
+        why = check_why(why)
+        body = json.dumps({"state": "paused", "actor": actor, "why": why})
         reply = self.scripts.operator_pause(
             keys=[keys.paused(), keys.audit()],
-            args=["pause", target.field, actor, check_why(why), body, *self._fields(target)],
+            args=["pause", target.field, actor, why, body, *self._fields(target)],
         )
         return int(reply[1])
 
