@@ -48,7 +48,7 @@ def _act(request: Request, state: AppState, user: Principal, action: str, target
         field, held = act(state.store.client, state.settings, action, target,
                           actor=user.name, why=why)  # fmt: skip
     except HTTPException as exc:
-        return redirect(request, "/providers", f"Not done: {_detail(exc.detail)}")
+        return redirect(request, "/providers", error=f"Not done: {_detail(exc.detail)}")
     if action == "pause":
         return redirect(request, "/providers", f"Paused {field}: {held} command(s) held.")
     return redirect(request, "/providers",

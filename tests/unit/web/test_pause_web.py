@@ -72,7 +72,10 @@ def test_the_providers_page_pauses_with_a_reason_and_shows_it(client, store):  #
     reply = client.post("/providers/pause", data={"target": "shoplazza:store", "why": "",
                                                    "csrf_token": csrf})  # fmt: skip
     assert reply.status_code == 303
-    assert "Not done: why: a reason is required" in client.get("/providers").text
+    assert (
+        '<div class="error" role="alert">Not done: why: a reason is required'
+        in client.get("/providers").text
+    )
     reply = client.post("/providers/pause", data={"target": "shoplazza:store", "why": "storm",
                                                    "csrf_token": csrf})  # fmt: skip
     assert reply.status_code == 303
