@@ -81,7 +81,7 @@ def test_pause_stops_an_accounts_calls_and_resume_runs_each_once_in_order_at_the
     for command_id in held:
         record = read_record(store.client, command_id)
         assert record is not None
-        assert record.state in (CommandState.QUEUED, CommandState.RETRYING)
+        assert (record.state, record.waiting_for) == (CommandState.WAITING, "paused")
         assert record.attempts == [], "waiting spent no attempt"
     # When the operator resumes it
     resumed_at = time.time()
