@@ -51,8 +51,9 @@ def record_version(record: CommandRecord) -> str:
 def store_version(client: redis.Redis) -> str:
     """A digest of the store's state in one round trip of O(1) reads.
 
-    It moves when a command is admitted, claimed, finishes, retries, dies or is acted on, and
-    when a broker message is quarantined or a worker comes or goes.
+    It moves when a command is admitted, claimed, finishes, retries, dies or is acted on, when
+    an operator acts (a pause or resume included: the audit stream), and when a broker message
+    is quarantined or a worker comes or goes.
     """
     pipe = client.pipeline(transaction=False)
     for key in (keys.dispatch(), keys.running(), keys.schedule(), keys.dead_letters(),
@@ -60,10 +61,11 @@ def store_version(client: redis.Redis) -> str:
         pipe.zcard(key)
     pipe.get(keys.sequence())
     pipe.xrevrange(keys.outcomes(), count=1)
+    pipe.xrevrange(keys.audit(), count=1)
     pipe.zcount(keys.workers_seen(), time.time() * 1000 - WORKER_SEEN_MS, "+inf")
-    *counts, sequence, last, workers = pipe.execute()
-    last_id = last[0][0] if last else "0-0"
-    text = f"{counts}|{sequence}|{last_id}|{workers}"
+    *counts, sequence, last, acted, workers = pipe.execute()
+    last_id, acted_id = (entry[0][0] if entry else "0-0" for entry in (last, acted))
+    text = f"{counts}|{sequence}|{last_id}|{acted_id}|{workers}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -7,8 +7,10 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
+from providers.accounts import BackdAccount
 from schemas import CommandState
 from store.command_store import Claim
+from store.pauses import Pauses, Target
 from tests.factories import make_envelope
 from tests.unit.web.test_web_app import client, published, sign_in, web_settings  # noqa: F401
 from tests.unit.web.test_web_sessions import Clock
@@ -61,6 +63,17 @@ def test_the_store_version_moves_when_a_command_is_admitted_claimed_and_finished
     store.finish(claim, CommandState.SUCCEEDED, None, message="ok")
     seen.append(version_of(fresh, "store"))
     assert len(set(seen)) == 4, seen
+
+
+def test_the_store_version_moves_when_an_operator_pauses_an_account(fresh, store):
+    # a pause changes no command: other tabs learn of it from the audit stream
+    sign_in(fresh)
+    before = version_of(fresh, "store")
+    acme = BackdAccount(provider="backd", base_url="http://b.invalid", public_key="p",
+                        secret_key="s")  # fmt: skip
+    pauses = Pauses(store.client, {"acme": acme})
+    pauses.pause(Target("backd", "acme"), actor="olivia", why="provider incident")
+    assert version_of(fresh, "store") != before
 
 
 def test_since_the_current_version_is_answered_with_no_content(fresh, store):
