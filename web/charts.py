@@ -7,7 +7,6 @@ token; both read through one cache per process (``ChartCache``). uPlot (MIT,
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -21,6 +20,7 @@ from web import chart_data, series
 from web.auth import Principal
 from web.guards import api_user, page_user
 from web.render import HERE, SECURITY_HEADERS
+from web.shared_reads import SharedReads, per_app
 
 router = APIRouter()
 TTL_S = 2.0  # as fresh as the live overview's polls; every tab of a process shares one read
@@ -32,7 +32,7 @@ VENDORED = {"uPlot.iife.min.js": "text/javascript", "uPlot.min.css": "text/css"}
 OURS = {"charts.js": "text/javascript", "charts.css": "text/css"}
 
 
-class ChartCache:
+class ChartCache(SharedReads[dict[str, Any]]):
     """The charts of a web process: each span read from Redis at most once per ``ttl_s``.
 
     A read is one pipelined round trip of up to 348 ``HGETALL`` (7 days), so tabs share it.
@@ -45,37 +45,17 @@ class ChartCache:
         ttl_s: float = TTL_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(lambda span: payload(client, span), ttl_s=ttl_s, clock=clock)
         self.client = client
-        self.ttl_s = ttl_s
-        self.clock = clock
-        self.reads = 0  # round trips so far (tests count them)
-        self._known: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._lock = threading.Lock()
 
     def payload(self, span: str) -> dict[str, Any]:
         """The charts over ``span``, at most ``ttl_s`` old."""
-        now = self.clock()
-        with self._lock:
-            known = self._known.get(span)
-            if known and now - known[0] < self.ttl_s:
-                return known[1]
-        fresh = payload(self.client, span)
-        with self._lock:
-            self.reads += 1
-            self._known[span] = (now, fresh)
-        return fresh
-
-
-_made_lock = threading.Lock()
+        return self.get(span)
 
 
 def chart_cache(request: Request) -> ChartCache:
     """FastAPI dependency: the app's chart cache, made on first use."""
-    shared: Any = request.app.state
-    with _made_lock:
-        if not hasattr(shared, "chart_cache"):
-            shared.chart_cache = ChartCache(shared.ordercmd.store.client)
-    cache: ChartCache = shared.chart_cache
+    cache: ChartCache = per_app(request, "chart_cache", lambda o: ChartCache(o.store.client))
     return cache
 
 

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import time
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import redis
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -27,6 +26,7 @@ from schemas import CommandRecord
 from store import keys
 from web.guards import session_user
 from web.render import SECURITY_HEADERS, templates
+from web.shared_reads import SharedReads, per_app
 from web.state import AppState, app_state
 
 router = APIRouter(include_in_schema=False)
@@ -78,7 +78,7 @@ def read_command_version(client: redis.Redis, command_id: str) -> str:
     return command_version(state, updated_ms, int(attempts))
 
 
-class LiveVersions:
+class LiveVersions(SharedReads[str]):
     """The one reader of versions in a web process: each scope at most once per ``ttl_s``."""
 
     def __init__(
@@ -88,42 +88,23 @@ class LiveVersions:
         ttl_s: float = TTL_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(self._read, ttl_s=ttl_s, clock=clock, max_keys=MAX_SCOPES)
         self.client = client
-        self.ttl_s = ttl_s
-        self.clock = clock
-        self.reads = 0  # Redis round trips so far (tests and benchmarks count them)
-        self._known: dict[str, tuple[float, str]] = {}
-        self._lock = threading.Lock()
 
     def version(self, scope: str) -> str:
         """The version of ``scope`` (``store`` or ``command:<id>``), at most ``ttl_s`` old."""
-        now = self.clock()
-        with self._lock:
-            known = self._known.get(scope)
-            if known and now - known[0] < self.ttl_s:
-                return known[1]
+        return self.get(scope)
+
+    def _read(self, scope: str) -> str:
         kind, _, command_id = scope.partition(":")
-        value = (read_command_version(self.client, command_id) if kind == "command"
-                 else store_version(self.client))  # fmt: skip
-        with self._lock:
-            self.reads += 1
-            self._known.pop(scope, None)
-            self._known[scope] = (now, value)
-            while len(self._known) > MAX_SCOPES:  # the oldest read goes first
-                self._known.pop(next(iter(self._known)))
-        return value
-
-
-_made_lock = threading.Lock()
+        if kind == "command":
+            return read_command_version(self.client, command_id)
+        return store_version(self.client)
 
 
 def live_versions(request: Request) -> LiveVersions:
     """The app's reader, made on first use."""
-    shared: Any = request.app.state
-    with _made_lock:
-        if not hasattr(shared, "live_versions"):
-            shared.live_versions = LiveVersions(shared.ordercmd.store.client)
-    reader: LiveVersions = shared.live_versions
+    reader: LiveVersions = per_app(request, "live_versions", lambda o: LiveVersions(o.store.client))
     return reader
 
 
