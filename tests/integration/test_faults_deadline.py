@@ -77,6 +77,8 @@ def test_a_trickled_refund_reply_ends_by_its_deadline_and_is_never_sent_twice_at
     assert record.state is CommandState.ALREADY_DONE
     first = record.attempts[0]
     assert (first.outcome, first.error) == (AttemptOutcome.RETRY, "ProviderUnavailable")
-    assert first.duration_ms < (DEADLINE_S + OVERSHOOT_S) * 1000
+    # the attempt (the read, then the trickled post) ended with the proxy's hang-up, not later:
+    # the deadline is per request, so the read's time (long on a loaded machine) is not in it
+    assert first.duration_ms / 1000 < trickled[0].ended - spans[0].started + OVERSHOOT_S
     per_key = mutations_per_key(sandbox.admin.mutations(order_id=order_id))
     assert per_key == {record.envelope.idempotency_key: 1}
