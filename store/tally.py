@@ -179,6 +179,8 @@ class _Flusher:
                     tally.flush()
                 except redis.RedisError as exc:
                     log.warning("outcome counters not flushed yet", error=repr(exc))
+                except Exception as exc:  # a client closed under it: its counts go, not the thread
+                    log.warning("outcome counters dropped", error=repr(exc))
             with self._lock:  # counted since the flush: watched again by that count
                 self._tallies = {tally for tally in self._tallies if tally.pending()}
 

@@ -129,6 +129,31 @@ def test_counts_of_a_store_the_process_dropped_are_still_added(store):
     assert stats(store).get("done|backd|cancel|succeeded") == "1"
 
 
+class ClosedClient:
+    """A client closed under the flusher: its pipeline fails with no Redis error."""
+
+    def pipeline(self, transaction: bool = True) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'readline'")
+
+
+def test_a_tally_whose_client_broke_does_not_stop_the_flushing_thread(store):
+    def count(tally: OutcomeTally) -> None:
+        tally.finished(provider="backd", kind="cancel", state="succeeded", reason="",
+                       attempts=1, latency_ms=5, now_ms=int(time.time() * 1000))  # fmt: skip
+
+    broken = OutcomeTally(ClosedClient())  # type: ignore[arg-type]
+    count(broken)
+    deadline = time.monotonic() + FLUSH_INTERVAL_S * 5
+    while broken.pending() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert broken.pending() == 0, "the flusher tried it (and dropped its counts)"
+    working = OutcomeTally(store.client)
+    count(working)
+    while not stats(store) and time.monotonic() < deadline + FLUSH_INTERVAL_S * 5:
+        time.sleep(0.02)
+    assert stats(store).get("done|backd|cancel|succeeded") == "1", "the flusher still runs"
+
+
 @pytest.mark.parametrize(
     ("ms", "le"), [(0, "100"), (100, "100"), (101, "250"), (3_600_000, "3600000"), (10**9, "+Inf")]
 )
