@@ -14,6 +14,7 @@ import redis
 from config.settings import get_settings
 from providers.errors import ConfigError
 from redisconn import client as clients
+from store.tally import flush_all
 from tests.redis_server import RedisServer
 
 
@@ -23,6 +24,17 @@ def _clean_ordercmd_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("ORDERCMD_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _counts_stay_in_their_test() -> Iterator[None]:
+    """The outcome counts a test made reach its Redis before the next test flushes it.
+
+    The process's flushing thread would otherwise add them up to a second later, into the next
+    test's store (``store/tally.py``).
+    """
+    yield
+    flush_all()
 
 
 @pytest.fixture
