@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -21,17 +21,20 @@ def quarantine(redis_url: str, use_settings: Callable[..., None]) -> Quarantine:
     return Quarantine(redis.Redis.from_url(redis_url, decode_responses=True))
 
 
-def refuse(quarantine: Quarantine, reason: QuarantineReason, raw: bytes) -> None:
+def refuse(
+    quarantine: Quarantine, reason: QuarantineReason, raw: bytes, *, seconds_ago: float = 0
+) -> None:
+    at = datetime.now(UTC) - timedelta(seconds=seconds_ago)  # newest first: never the same ms
     quarantine.add(
         QuarantinedMessage(
             reason=reason, detail=f"{reason} here", queue="ordercmd",
-            received_at=datetime.now(UTC), size_bytes=len(raw), raw=raw, worker="w1@host",
+            received_at=at, size_bytes=len(raw), raw=raw, worker="w1@host",
         )
     )  # fmt: skip
 
 
 def test_list_prints_the_counts_and_each_message_with_its_reason(quarantine):
-    refuse(quarantine, QuarantineReason.NOT_JSON, b"this is not json {")
+    refuse(quarantine, QuarantineReason.NOT_JSON, b"this is not json {", seconds_ago=1)
     refuse(quarantine, QuarantineReason.FOREIGN_TASK, b'{"task": "celery.backend_cleanup"}')
     result = invoke_cli("quarantine", "list")
     assert result.exit_code == 0, result.output
