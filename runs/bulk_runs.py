@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from store import keys
 from store.clock import redis_now_ms
@@ -113,15 +115,25 @@ class BulkRuns:
         The snapshot will hold only dead letters that died by now: the first cursor starts at
         this moment on the dead-letter index (ordered by death time).
         """
-        run_id = uuid.uuid4().hex[:16]
         now_ms = redis_now_ms(self.client)
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(keys.replay_run(run_id), mapping={
-            "id": run_id, "action": action, "status": RunStatus.PLANNING,
-            "filter": where.describe(), "where": json.dumps(asdict(where)), "actor": actor,
-            "why": why, "total": 0, "examined": 0, "created_ms": now_ms, "beat_ms": now_ms,
-            "plan_cursor": f"{now_ms}:",
+        return self.create(uuid.uuid4().hex[:16], now_ms, {
+            "action": action, "filter": where.describe(), "where": json.dumps(asdict(where)),
+            "actor": actor, "why": why, "plan_cursor": f"{now_ms}:",
         })  # fmt: skip
+
+    def create(self, run_id: str, now_ms: int, fields: Mapping[str, str | int]) -> Run:
+        """Record a new run planning in this space (kept ``RUN_TTL_S``), with its own ``fields``.
+
+        ``fields`` says what it does and over what: action, filter, where, actor, why and the
+        first plan cursor; the counts and times start here.
+        """
+        record: dict[FieldT, EncodableT] = {
+            "id": run_id, "status": RunStatus.PLANNING, "total": 0, "examined": 0,
+            "created_ms": now_ms, "beat_ms": now_ms,
+        }  # fmt: skip
+        record.update(fields)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(keys.replay_run(run_id), mapping=record)
         pipe.expire(keys.replay_run(run_id), RUN_TTL_S)
         pipe.zadd(self.space.index, {run_id: now_ms})
         pipe.zremrangebyscore(self.space.index, "-inf", now_ms - RUN_TTL_S * 1000)

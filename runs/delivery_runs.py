@@ -18,7 +18,7 @@ from dataclasses import asdict
 
 import redis
 
-from runs.bulk_runs import RUN_LEASE_S, RUN_TTL_S, BulkRuns, Run, RunAction, RunSpace, RunStatus
+from runs.bulk_runs import RUN_LEASE_S, BulkRuns, Run, RunAction, RunSpace, RunStatus
 from runs.driver import PLAN_BUDGET_S, TAKE_LIMIT, WAIT_CAP_S, Advanced
 from store import keys
 from store.clock import redis_now_ms
@@ -44,22 +44,11 @@ class DeliveryRuns(BulkRuns):
         ``within`` limits it to those subscriptions (a producer's); only deliveries dead by now
         are in the snapshot.
         """
-        run_id = RUN_PREFIX + uuid.uuid4().hex[:14]
-        now_ms = redis_now_ms(self.client)
         scope = {"filter": asdict(where), "within": within}
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(keys.replay_run(run_id), mapping={
-            "id": run_id, "action": RunAction.REPLAY, "status": RunStatus.PLANNING,
-            "filter": f"dead deliveries {where}", "where": json.dumps(scope), "actor": actor,
-            "why": why, "total": 0, "examined": 0, "created_ms": now_ms, "beat_ms": now_ms,
-            "plan_cursor": "0",
+        return self.create(RUN_PREFIX + uuid.uuid4().hex[:14], redis_now_ms(self.client), {
+            "action": RunAction.REPLAY, "filter": f"dead deliveries {where}",
+            "where": json.dumps(scope), "actor": actor, "why": why, "plan_cursor": "0",
         })  # fmt: skip
-        pipe.expire(keys.replay_run(run_id), RUN_TTL_S)
-        pipe.zadd(self.space.index, {run_id: now_ms})
-        pipe.zremrangebyscore(self.space.index, "-inf", now_ms - RUN_TTL_S * 1000)
-        pipe.zadd(self.space.active, {run_id: now_ms})
-        pipe.execute()
-        return self.require(run_id)
 
     def plan_step(self, run_id: str, *, chunk: int = PLAN_CHUNK) -> str:
         """Add the next chunk of dead deliveries to a planning run.
