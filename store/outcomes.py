@@ -108,6 +108,13 @@ class Outcomes:
         newest = self.client.xrevrange(keys.outcomes(), count=1)
         return str(newest[0][0]) if newest else "0-0"
 
+    def moved(self, after: str, *, block_ms: int) -> bool:
+        """Whether an event came after ``after``, waiting ``block_ms`` at most for one.
+
+        Reads one entry at most: for a reader that wants to know, not to read.
+        """
+        return bool(self.client.xread({keys.outcomes(): after}, count=1, block=block_ms))
+
     def read_past(self, after: str, *, count: int) -> tuple[list[Outcome], bool]:
         """Events after ``after`` (as ``read``), and whether the bound trimmed some it lacks.
 

@@ -1,12 +1,14 @@
 """Wakes webhook delivery: sends a task for each subscription with events waiting for it.
 
-One thread per worker main process blocks on the outcome stream (XREAD BLOCK), so a new event
-reaches its task within milliseconds; at least five times a second it also looks for
-subscriptions whose backoff ended, that have replays queued, or whose last task ended with
-events left (a task leaves those to the pump, which coalesces them, rather than chaining a task
-per event), and once a second it drives the delivery-replay runs (``runs.delivery_runs``) at
-their rates. A subscription gets one task message at a time (a marker set NX, cleared by the
-task when it has saved), however many pumps run.
+One thread per worker main process blocks on the outcome stream (XREAD BLOCK, one entry: it
+only needs to know the stream moved, never the events), so a new event reaches its task within
+milliseconds; with no subscription at all it reads nothing from the stream (a worker without
+webhooks pays a ZCARD five times a second, not a read per event). At least five times a second
+it also looks for subscriptions whose backoff ended, that have replays queued, or whose last
+task ended with events left (a task leaves those to the pump, which coalesces them, rather than
+chaining a task per event), and once a second it drives the delivery-replay runs
+(``runs.delivery_runs``) at their rates. A subscription gets one task message at a time (a
+marker set NX, cleared by the task when it has saved), however many pumps run.
 """
 
 from __future__ import annotations
@@ -48,30 +50,29 @@ class WebhookPump:
         self._thread: threading.Thread | None = None
 
     def run_once(self, cursor: str, *, block_ms: int = BLOCK_MS) -> str:
-        """Wait for events after ``cursor`` (at most ``block_ms``), then send the tasks due.
+        """Wait for an event after ``cursor`` (at most ``block_ms``), then send the tasks due.
 
         Returns:
-            The new cursor.
+            The new cursor: the stream's newest event id (``cursor`` when nobody subscribes).
         """
-        events = self.outcomes.read(cursor, block_ms=block_ms)
-        if events:
-            self._stop.wait(COALESCE_S)
-            events += self.outcomes.read(events[-1].event_id)
-        cursor = events[-1].event_id if events else cursor
-        subs = self.subscriptions.all()
         if time.monotonic() >= self._runs_due:  # once a second, however busy the stream
             self._runs_due = time.monotonic() + RUNS_EVERY_S
             self.runs.run_once()
-        for sub in self.with_work(subs):
+        if not self.subscriptions.any():
+            self._stop.wait(block_ms / 1000)
+            return cursor
+        if self.outcomes.moved(cursor, block_ms=block_ms):
+            self._stop.wait(COALESCE_S)
+        newest = self.outcomes.last_id()
+        for sub in self.with_work(self.subscriptions.all(), newest):
             if self.client.set(keys.webhook_queued(sub.id), 1, nx=True, px=QUEUED_TTL_MS):
                 self.send(sub.id)
-        return cursor
+        return newest
 
-    def with_work(self, subs: list[Subscription]) -> list[Subscription]:
-        """The subscriptions that have events or replays waiting and may be sent to now."""
+    def with_work(self, subs: list[Subscription], newest: str) -> list[Subscription]:
+        """The subscriptions with events up to ``newest`` or replays waiting, not held back."""
         if not subs:
             return []
-        newest = self.outcomes.last_id()
         now_ms = redis_now_ms(self.client)
         pipe = self.client.pipeline(transaction=False)
         for sub in subs:

@@ -99,6 +99,10 @@ class Subscriptions:
         self.client = client
         self.configured = [from_settings(n, s) for n, s in sorted(settings.webhooks.items())]
 
+    def any(self) -> bool:
+        """Whether there is a subscription at all (one ZCARD when the settings have none)."""
+        return bool(self.configured) or bool(self.client.zcard(keys.webhooks()))
+
     def all(self) -> list[Subscription]:
         """Every subscription: the settings' first, then the API's by creation."""
         ids = [str(i) for i in self.client.zrange(keys.webhooks(), 0, -1)]

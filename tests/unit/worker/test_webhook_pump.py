@@ -44,3 +44,19 @@ def test_the_pump_sends_one_task_per_subscription_with_work(redis_client: redis.
     redis_client.hset(keys.webhook_state(waiting.id), "cursor", newest)
     pump.run_once(cursor, block_ms=10)
     assert sent == [waiting.id]  # delivered up to the end: no work
+
+
+def stream_reads(client: redis.Redis) -> int:
+    stats = client.info("commandstats")
+    return sum(int(stats.get(f"cmdstat_{c}", {}).get("calls", 0)) for c in ("xread", "xrevrange"))
+
+
+def test_with_no_subscription_the_pump_reads_nothing_of_the_stream(redis_client: redis.Redis):
+    store = CommandStore(redis_client, StoreLimits(3600, 60_000, 30_000))
+    finish_one(store, "NS-1")
+    pump = WebhookPump(redis_client, Subscriptions(redis_client, Settings()), lambda _: None)
+    before = stream_reads(redis_client)
+    assert pump.run_once("0-0", block_ms=10) == "0-0"
+    assert stream_reads(redis_client) == before
+    Subscriptions(redis_client, Settings()).create("https://a.example.com/h", ["succeeded"])
+    assert pump.run_once("0-0", block_ms=10) != "0-0"  # a subscriber: the stream is followed
