@@ -2,12 +2,14 @@
 
 Services write one JSON object per line; a terminal gets the same fields as readable
 ``key=value`` lines. Celery's, kombu's and uvicorn's records go through the same processors as
-ordercmd's own structlog events, so a worker's log has one format. httpx and httpcore log every
+ordercmd's own structlog events, so a worker's log has one format; ordercmd's events are
+written by structlog itself, without a standard-library record. httpx and httpcore log every
 request at INFO, URL included: they are kept at WARNING.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -28,11 +30,25 @@ def redact_secrets(
 ) -> MutableMapping[str, Any]:
     """Blank every field whose name says it holds a credential, at any depth."""
     for name, value in event.items():
-        if SECRET_NAMES.search(str(name)):
+        if _names_a_secret(name):
             event[name] = REDACTED
         elif isinstance(value, MutableMapping):
             redact_secrets(logger, method, value)
     return event
+
+
+@functools.lru_cache(maxsize=1024)
+def _names_a_secret(name: object) -> bool:
+    # events reuse a few dozen field names: the pattern runs once per name, not per line
+    return SECRET_NAMES.search(str(name)) is not None
+
+
+class LineLogger(structlog.WriteLogger):
+    """structlog's writer of rendered lines, named for ``add_logger_name``."""
+
+    def __init__(self, file: TextIO, name: str) -> None:
+        super().__init__(file)
+        self.name = name
 
 
 def configure_logging(
@@ -74,9 +90,11 @@ def configure_logging(
     logging.captureWarnings(True)  # Python's warnings (Celery's root warning) as records too
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    # ordercmd's own events are rendered by structlog and written at once: the standard
+    # library's record, handler and formatter cost as much as a claim per logged attempt
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        logger_factory=lambda name="", *_: LineLogger(stream, name),
         cache_logger_on_first_use=True,
     )
