@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
 import time
-import uuid
 from collections.abc import Sequence
 from enum import StrEnum
 
@@ -106,7 +106,7 @@ class CommandStore:
             account's (nothing changed); or why there is nothing to do: ``finished``, ``busy``
             (another delivery holds a live lease), ``not_head``, ``not_due`` or ``missing``.
         """
-        token = uuid.uuid4().hex
+        token = secrets.token_hex(16)
         sent = time.monotonic()
         flow_keys: tuple[str, ...] = ()
         flow_args: list[str | int] = []
