@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from config.settings import Settings
 from producer import Producer
@@ -33,6 +37,7 @@ def create_app(
                   openapi_url=None)  # fmt: skip
     state = AppState(settings, store, publish, Producer(settings, store, publish), clock)
     app.state.ordercmd = state
+    app.add_exception_handler(RequestValidationError, refused)  # type: ignore[arg-type]
     web = settings.web
     limit_hashes(web.keys.concurrent_hashes)
     app.include_router(health.router)
@@ -43,3 +48,12 @@ def create_app(
     sessions = SessionStore(store.client, web.session, clock)
     app.add_middleware(SessionMiddleware, store=sessions, secure=web.secure_cookies)
     return app
+
+
+async def refused(_: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422, save that a ``NaN`` or ``Infinity`` read from a body is echoed as text.
+
+    Python's JSON reader takes them, its writer refuses them: echoed as numbers, a 422 was a 500.
+    """
+    finite = {float: lambda x: x if math.isfinite(x) else str(x)}
+    return JSONResponse({"detail": jsonable_encoder(exc.errors(), custom_encoder=finite)}, 422)
