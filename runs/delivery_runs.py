@@ -50,6 +50,19 @@ class DeliveryRuns(BulkRuns):
             "where": json.dumps(scope), "actor": actor, "why": why, "plan_cursor": "0",
         })  # fmt: skip
 
+    def plan_now(self, where: DeadFilter, *, within: list[str] | None, actor: str, why: str) -> Run:
+        """Plan a run wholly in this process (a dry run: counted, nothing replayed).
+
+        An empty plan is cancelled at once (nobody would start it). A chunk another driver
+        (a worker's pump) added first is not read twice.
+        """
+        run = self.plan_deliveries(where, within=within, actor=actor, why=why)
+        while self.plan_step(run.id) in (RunStatus.PLANNING, "stale"):
+            pass
+        if self.require(run.id).total == 0:
+            self.cancel(run.id, actor=actor)
+        return self.require(run.id)
+
     def plan_step(self, run_id: str, *, chunk: int = PLAN_CHUNK) -> str:
         """Add the next chunk of dead deliveries to a planning run.
 

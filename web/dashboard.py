@@ -29,6 +29,7 @@ from web import (
     signin,
     webhook_api,
     webhook_page,
+    webhook_run_api,
     webhook_run_pages,
     workers_page,
 )
@@ -37,6 +38,7 @@ from web.render import HERE, SECURITY_HEADERS
 router = APIRouter(tags=["dashboard"])
 for module in (signin, overview, search_pages, dead_pages, dead_actions, run_pages, audit_page,
                quarantine_page, webhook_page, webhook_run_pages, operator_api, webhook_api,
+               webhook_run_api,
                metrics, live,
                workers_page, charts, bulk_upload_pages, bulk_batch_pages, providers_page,
                pause_api):  # fmt: skip

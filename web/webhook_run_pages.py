@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from config.webhooks import EVENT_KINDS
-from runs.bulk_runs import Run, RunStatus
+from runs.bulk_runs import Run
 from runs.delivery_runs import DeliveryRuns
 from store.webhooks.deliveries import DeadFilter
 from web.auth import Principal
@@ -52,13 +52,8 @@ def plan(
         return redirect(request, "/webhooks", f"Not planned: event: not one of "
                         f"{', '.join(EVENT_KINDS)}")  # fmt: skip
     where = DeadFilter(subscription_id or None, event or None, command_id or None)
-    runs = _runs(state)
-    run = runs.plan_deliveries(where, within=None, actor=user.name, why=why)
-    while runs.plan_step(run.id) == RunStatus.PLANNING:
-        pass
-    run = runs.require(run.id)
+    run = _runs(state).plan_now(where, within=None, actor=user.name, why=why)
     if not run.total:
-        runs.cancel(run.id, actor=user.name)
         return redirect(request, "/webhooks", f"No dead delivery matches {where}.")
     return redirect(request, _url(run.id),
                     f"Dry run: {run.total} dead deliveries would be replayed.")  # fmt: skip
