@@ -9,24 +9,20 @@ or rotated secret is in the answer that makes it, and in no other answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from config.webhooks import EVENT_KINDS
-from providers.errors import ConfigError
 from schemas.envelope import ProducerName
-from store.webhooks.deliveries import DeadDelivery, DeadFilter
-from store.webhooks.gaps import NoSuchGap
-from store.webhooks.subscriptions import UnknownSubscription
+from store.webhooks.deliveries import DeadFilter
 from web.auth import Principal
 from web.guards import api_operator, api_user
 from web.operator_models import Why
 from web.state import AppState, app_state
-from web.webhook_actions import Scope, WebhookActions, field_of
+from web.webhook_actions import Scope, WebhookActions
+from web.webhook_answers import Answers
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 State = Annotated[AppState, Depends(app_state)]
@@ -73,69 +69,49 @@ class ReplayBody(BaseModel):
     dry_run: bool = True
 
 
-def _acting(state: AppState, user: Principal) -> WebhookActions:
-    return WebhookActions(state, Scope(user.name))
+def _answers(state: AppState, user: Principal) -> Answers:
+    return Answers(WebhookActions(state, Scope(user.name)), _refused)
 
 
-@contextmanager
-def _http_errors() -> Iterator[None]:
-    try:
-        yield
-    except UnknownSubscription as exc:
-        raise HTTPException(404, str(exc)) from None
-    except NoSuchGap as exc:
-        raise HTTPException(409, str(exc)) from None
-    except ConfigError as exc:
-        raise HTTPException(422, f"{field_of(exc)}: {exc}") from None
+def _refused(status: int, field: str, problem: str) -> HTTPException:
+    return HTTPException(status, f"{field}: {problem}" if status == 422 else problem)
 
 
 @router.get("")
 def list_subscriptions(state: State, user: Viewer) -> list[dict[str, Any]]:
     """Every subscription with its delivery state (disabled, failing, cursor); no secrets."""
-    return _acting(state, user).rows()
+    return _answers(state, user).acting.rows()
 
 
 @router.post("", status_code=201)
 def create(state: State, user: Operator, body: SubscriptionBody) -> dict[str, Any]:
     """Subscribe a URL; the answer holds its secret, shown this once (422: URL refused)."""
-    with _http_errors():
-        sub, secret = _acting(state, user).create(
-            body.url, list(body.events), provider=body.provider, account=body.account,
-            producer=body.producer,
-        )  # fmt: skip
-    return sub.public() | {"secret": secret}
+    return _answers(state, user).created(body.url, list(body.events), provider=body.provider,
+                                         account=body.account, producer=body.producer)  # fmt: skip
 
 
 @router.post("/{sub_id}/rotate")
 def rotate(state: State, user: Operator, sub_id: str, body: RotateBody) -> dict[str, Any]:
     """A new secret (shown this once); the current one signs too for ``overlap_s``."""
-    with _http_errors():
-        secret = _acting(state, user).rotate(sub_id, overlap_s=body.overlap_s)
-    return {"id": sub_id, "secret": secret, "overlap_s": body.overlap_s}
+    return _answers(state, user).rotated(sub_id, overlap_s=body.overlap_s)
 
 
 @router.post("/{sub_id}/remove")
 def remove(state: State, user: Operator, sub_id: str) -> dict[str, Any]:
     """Delete a subscription made through the API."""
-    with _http_errors():
-        _acting(state, user).remove(sub_id)
-    return {"id": sub_id, "removed": True}
+    return _answers(state, user).removed(sub_id)
 
 
 @router.post("/{sub_id}/disable")
 def disable(state: State, user: Operator, sub_id: str, body: DisableBody) -> dict[str, Any]:
     """Stop deliveries; events wait in the stream for the re-enable."""
-    with _http_errors():
-        _acting(state, user).disable(sub_id, body.why)
-    return {"id": sub_id, "disabled": True}
+    return _answers(state, user).disabled(sub_id, body.why)
 
 
 @router.post("/{sub_id}/enable")
 def enable(state: State, user: Operator, sub_id: str) -> dict[str, Any]:
     """Resume deliveries; what the subscription missed is delivered."""
-    with _http_errors():
-        replayed = _acting(state, user).enable(sub_id)
-    return {"id": sub_id, "disabled": False, "replayed": replayed}
+    return _answers(state, user).enabled(sub_id)
 
 
 @router.post("/{sub_id}/gaps/{number}/fill")
@@ -144,9 +120,7 @@ def fill_gap(
     body: DisableBody,
 ) -> dict[str, Any]:  # fmt: skip
     """Rebuild the final events of gap ``number`` (0: newest) from the command records."""
-    with _http_errors():
-        filled = _acting(state, user).fill_gap(sub_id, number, body.why)
-    return {"id": sub_id, "gap": number, "rebuilt": filled}
+    return _answers(state, user).gap_filled(sub_id, number, body.why)
 
 
 @router.get("/dead")
@@ -157,18 +131,11 @@ def dead(
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Dead deliveries matching every given field, oldest first."""
     where = DeadFilter(subscription_id, event, command_id)
-    return [dead_view(d) for d in _acting(state, user).dead(where, limit=limit)]
+    return _answers(state, user).dead(where, limit=limit)
 
 
 @router.post("/dead/replay")
 def replay(state: State, user: Operator, body: ReplayBody) -> dict[str, Any]:
     """Replay the matching dead deliveries, each once; ``dry_run`` (the default) counts them."""
     where = DeadFilter(body.subscription_id, body.event, body.command_id)
-    count = _acting(state, user).replay(where, dry_run=body.dry_run)
-    return {"dry_run": body.dry_run, "count": count}
-
-
-def dead_view(d: DeadDelivery) -> dict[str, Any]:
-    """A dead delivery as the APIs show it."""
-    return {"subscription_id": d.subscription_id, "event": d.event.as_dict(),
-            "attempts": d.attempts, "error": d.error, "dead_ms": d.dead_ms}  # fmt: skip
+    return _answers(state, user).replayed(where, dry_run=body.dry_run)
