@@ -40,11 +40,10 @@ end
 local function rate_limit(now, reserved)
   local interval, burst = tonumber(ARGV[6]), tonumber(ARGV[7])
   if reserved and now <= reserved + math.max(1, burst - 1) * interval then return 0, '' end
-  local tat = math.max(tonumber(redis.call('GET', KEYS[7]) or now), now)
-  local wait = tat - now - (burst - 1) * interval
+  local tat, wait = gcra_peek(KEYS[7], now, interval, burst)
   -- bulk never books far ahead: past one slot it waits in the backlog, holding none
   if wait > interval and is_bulk(ARGV[1]) then return wait, 'backlog' end
-  redis.call('SET', KEYS[7], tat + interval, 'PX', tat + interval - now + 1000)
+  gcra_take(KEYS[7], now, tat, 1, interval)
   if wait > 0 then return wait, 'rate' end
   return 0, ''
 end

@@ -1,8 +1,8 @@
 -- Whether a webhook endpoint may be called now, shared by every worker: its circuit breaker
 -- (recorded by breaker.lua, as a provider account's is), then its rate limit (GCRA on the
--- theoretical arrival time, as claim.lua's gate). A batch asks for up to `wanted` calls at
--- once and gets the slots free now (one while half-open: the probe); calls let through have
--- taken their slots, a caller told to wait holds none (it asks again).
+-- theoretical arrival time, the prelude's as claim.lua's gate). A batch asks for up to
+-- `wanted` calls at once and gets the slots free now (one while half-open: the probe); calls
+-- let through have taken their slots, a caller told to wait holds none (it asks again).
 -- KEYS: 1 breaker hash, 2 rate (theoretical arrival time, ms)
 -- ARGV: 1 interval ms (whole), 2 burst, 3 probe lease ms, 4 recheck ms, 5 calls wanted
 -- Returns {calls allowed now, wait ms when none, why ('' | 'open' | 'probing' | 'rate'),
@@ -18,12 +18,10 @@ if b[1] == 'open' then
   wanted = 1
 end
 local interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
-local tat = math.max(tonumber(redis.call('GET', KEYS[2]) or now), now)
-local free = math.floor((now + (burst - 1) * interval - tat) / interval) + 1
-if free < 1 then return {0, tat - now - (burst - 1) * interval, 'rate', 0} end
-local n = math.min(free, wanted)
-tat = tat + n * interval
-redis.call('SET', KEYS[2], tat, 'PX', tat - now + 1000)
+local tat, wait = gcra_peek(KEYS[2], now, interval, burst)
+if wait > 0 then return {0, wait, 'rate', 0} end
+local n = math.min(math.floor(-wait / interval) + 1, wanted) -- the slots free now
+gcra_take(KEYS[2], now, tat, n, interval)
 if b[1] == 'open' then redis.call('HSET', KEYS[1], 'probe_until', now + tonumber(ARGV[3])) end
 local clean = (b[1] ~= 'open' and tonumber(b[4] or 0) == 0) and 1 or 0
 return {n, 0, '', clean}

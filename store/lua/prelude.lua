@@ -119,6 +119,21 @@ local function release_lane(lane_key, id, cmd_prefix, dispatch_key, now, guard_m
   return ''
 end
 
+-- The rate limit's arithmetic, GCRA on the theoretical arrival time kept at `key` (ms), for
+-- `burst` calls `interval` ms apart: the arrival time (never past) and how long until a call
+-- may go (<= 0: now, with -wait ms of burst left). Flow gates (claim.lua) and webhook
+-- endpoints (hook_gate.lua) differ only in what they take.
+local function gcra_peek(key, now, interval, burst)
+  local tat = math.max(tonumber(redis.call('GET', key) or now), now)
+  return tat, tat - now - (burst - 1) * interval
+end
+
+-- Take `n` slots from arrival time `tat` (gcra_peek's); the key outlives the last by a second.
+local function gcra_take(key, now, tat, n, interval)
+  local after = tat + n * interval
+  redis.call('SET', key, after, 'PX', after - now + 1000)
+end
+
 local function is_terminal(state)
   return state == 'succeeded' or state == 'already_done' or state == 'dead' or state == 'discarded'
 end
