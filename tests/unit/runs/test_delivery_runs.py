@@ -94,3 +94,32 @@ def test_a_rate_that_is_not_positive_is_refused(store, rate):
     runs, run = planned(store, DeadFilter())
     with pytest.raises(Exception, match="rate must be above 0"):
         runs.start(run.id, actor="olivia", rate_per_s=rate)
+
+
+class RacedRuns(DeliveryRuns):
+    """Plans two at a time; a worker's pump adds the first chunk while this one reads it."""
+
+    raced = False
+
+    def plan_step(self, run_id: str, *, chunk: int = 2) -> str:
+        return super().plan_step(run_id, chunk=chunk)
+
+    def op(self, run_id: str, op: str, actor: str, *args):
+        if op == "plan" and not self.raced:
+            self.raced = True
+            assert DeliveryRuns(self.client).plan_step(run_id, chunk=2) == RunStatus.PLANNING
+        return super().op(run_id, op, actor, *args)
+
+
+def test_planning_here_goes_on_past_a_chunk_the_pump_added_first(store):
+    dead_deliveries(store, "wh_a", 5)
+    runs = RacedRuns(store.client)
+    run = runs.plan_now(DeadFilter(), within=None, actor="olivia", why="receiver back")
+    assert runs.raced
+    assert (run.status, run.total, run.counts) == (
+        RunStatus.PLANNED, 5, {"wh_a|succeeded|HTTP 503": 5})  # fmt: skip
+
+
+def test_an_empty_plan_made_here_is_cancelled(store):
+    run = DeliveryRuns(store.client).plan_now(DeadFilter(), within=None, actor="o", why="")
+    assert (run.status, run.total) == (RunStatus.CANCELLED, 0)
