@@ -47,7 +47,7 @@ def subs(real_store: CommandStore) -> tuple[str, str]:
     return one.id, two.id
 
 
-def audit(store: CommandStore) -> list[dict[str, str]]:
+def audit(store) -> list[dict[str, str]]:
     return [fields for _, fields in store.client.xrange(keys.audit())]
 
 
@@ -107,7 +107,9 @@ def test_cancel_stops_a_run_and_is_audited(client, real_store, subs):
     assert DeliveryRunDriver(real_store.client).advance(run_id).acted == 0
     assert len(Deliveries(real_store.client).dead()) == 4
     assert [(e["action"], e["actor"], e["run"]) for e in audit(real_store)] == [
-        ("bulk_replay_start", "alice", run_id), ("bulk_replay_cancel", "alice", run_id)]  # fmt: skip
+        ("bulk_replay_start", "alice", run_id),
+        ("bulk_replay_cancel", "alice", run_id),
+    ]
     again = client.post(f"{RUNS}/{run_id}/cancel", headers=bearer())
     assert (again.status_code, again.json()["detail"]) == (
         409, f"delivery replay run {run_id} is cancelled")  # fmt: skip
