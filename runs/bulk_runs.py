@@ -53,11 +53,23 @@ DRIVEN = frozenset({RunStatus.PLANNING, RunStatus.RUNNING})  # a driver has work
 
 @dataclass(frozen=True)
 class RunSpace:
-    """The sets that list one kind of run, and the dead set (by ms died) its ids come from."""
+    """The sets that list one kind of run, and the dead set (by ms died) its ids come from.
+
+    Both kinds keep their records under the same keys (``keys.replay_run``): an id of the other
+    kind is unknown here (``id_prefix``: command runs' ids are hex only, delivery runs' start
+    ``wh``), so a cancel or start given the wrong kind's id cannot act on that run.
+    """
 
     index: str  # every run, by creation
     active: str  # runs planning or running
     dead: str
+    id_prefix: str = ""  # '' for command runs: no prefix, and never another kind's
+
+    def owns(self, run_id: str) -> bool:
+        """Whether ``run_id`` names a run of this kind."""
+        if self.id_prefix:
+            return run_id.startswith(self.id_prefix)
+        return all(c in "0123456789abcdef" for c in run_id)
 
 
 COMMAND_RUNS = RunSpace(keys.replay_runs(), keys.replay_runs_active(), keys.dead_letters())
@@ -142,7 +154,9 @@ class BulkRuns:
         return self.require(run_id)
 
     def get(self, run_id: str) -> Run | None:
-        """The run, or ``None`` when unknown or expired."""
+        """The run, or ``None`` when unknown, expired or of the other kind."""
+        if not self.space.owns(run_id):
+            return None
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(keys.replay_run(run_id))
         pipe.hgetall(keys.replay_run_counts(run_id))
@@ -218,7 +232,9 @@ class BulkRuns:
         return int(reply[1]) if reply[0] == "ok" else 0  # "missing": the run expired
 
     def op(self, run_id: str, op: str, actor: str, *args: str | float) -> list[str]:
-        """Run one op of ``replay_run.lua`` on the run."""
+        """Run one op of ``replay_run.lua`` on the run (``missing`` for the other kind's)."""
+        if not self.space.owns(run_id):
+            return ["missing", ""]
         run_keys = [
             keys.replay_run(run_id),
             keys.replay_run_ids(run_id),

@@ -24,10 +24,10 @@ from store import keys
 from store.clock import redis_now_ms
 from store.webhooks.deliveries import DeadDelivery, DeadFilter, Deliveries
 
-DELIVERY_RUNS = RunSpace(keys.webhook_runs(), keys.webhook_runs_active(),
-                         keys.webhook_dead_letters())  # fmt: skip
-PLAN_CHUNK = 1000  # dead deliveries one planning step reads at most
 RUN_PREFIX = "wh"  # delivery runs' ids (the audit's ``run`` field tells them from command runs)
+DELIVERY_RUNS = RunSpace(keys.webhook_runs(), keys.webhook_runs_active(),
+                         keys.webhook_dead_letters(), RUN_PREFIX)  # fmt: skip
+PLAN_CHUNK = 1000  # dead deliveries one planning step reads at most
 
 
 class DeliveryRuns(BulkRuns):

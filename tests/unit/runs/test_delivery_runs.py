@@ -88,6 +88,22 @@ def test_cancel_drops_what_was_not_handed_out(store):
     assert actions == ["bulk_replay_start", "bulk_replay_cancel"]
 
 
+def test_each_kind_of_run_is_unknown_to_the_other(store):
+    # Both kinds keep their records under the same keys: an id of the wrong kind must not act
+    dead_deliveries(store, "wh_a", 2)
+    delivery_runs, delivery_run = planned(store, DeadFilter())
+    command_runs = BulkRuns(store.client)
+    assert command_runs.get(delivery_run.id) is None
+    assert not command_runs.cancel(delivery_run.id, actor="olivia")
+    assert not command_runs.start(delivery_run.id, actor="olivia", rate_per_s=1)
+    assert delivery_runs.require(delivery_run.id).status == RunStatus.PLANNED
+    command_run_id = "0123456789abcdef"
+    store.client.hset(keys.replay_run(command_run_id), mapping={"status": RunStatus.PLANNED})
+    assert delivery_runs.get(command_run_id) is None
+    assert not delivery_runs.cancel(command_run_id, actor="olivia")
+    assert store.client.hget(keys.replay_run(command_run_id), "status") == RunStatus.PLANNED
+
+
 @pytest.mark.parametrize("rate", [0, -1])
 def test_a_rate_that_is_not_positive_is_refused(store, rate):
     dead_deliveries(store, "wh_a", 1)
