@@ -199,9 +199,12 @@ class BulkRuns:
             self.client.zrem(self.space.active, *gone)
         return [run_id for run_id in ids if run_id not in gone]
 
-    def start(self, run_id: str, *, actor: str, rate_per_s: float) -> bool:
-        """Mark a planned run as running (the drivers then act on it); False if not planned."""
-        return self.op(run_id, "start", actor, rate_per_s)[0] == "ok"
+    def start(self, run_id: str, *, actor: str, rate_per_s: float, why: str = "") -> bool:
+        """Mark a planned run as running (the drivers then act on it); False if not planned.
+
+        ``why``, when given, becomes the run's reason (the audit's), in the same step.
+        """
+        return self.op(run_id, "start", actor, rate_per_s, why)[0] == "ok"
 
     def cancel(self, run_id: str, *, actor: str) -> bool:
         """Stop a planning, planned or running run; the ids it had not handed out are dropped.

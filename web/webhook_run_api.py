@@ -62,6 +62,15 @@ class DeliveryRunBody(BaseModel):
         return DeadFilter(self.subscription_id, self.event, self.command_id, self.event_id)
 
 
+class StartBody(BaseModel):
+    """How fast a planned run replays, and why (kept in the audit log)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rate_per_s: Annotated[float, Field(gt=0, le=MAX_RATE)] = 50.0
+    why: Annotated[str, Field(min_length=1, max_length=500, pattern=r"\S")]
+
+
 class DeliveryGroup(BaseModel):
     """How many dead deliveries of one subscription and event kind died of one error."""
 
@@ -136,6 +145,16 @@ def list_runs(
 def get_run(state: State, _: Viewer, run_id: RunId) -> DeliveryRunOut:
     """A delivery replay run's plan and progress."""
     return _out(state, _run(DeliveryRuns(state.store.client), run_id))
+
+
+@router.post("/{run_id}/start")
+def start(state: State, user: Operator, run_id: RunId, body: StartBody) -> DeliveryRunOut:
+    """Start a planned run (a dry run's) at ``rate_per_s``; 409 unless it is planned."""
+    runs = DeliveryRuns(state.store.client)
+    _run(runs, run_id)
+    if not runs.start(run_id, actor=user.name, rate_per_s=body.rate_per_s, why=body.why.strip()):
+        raise HTTPException(409, f"delivery replay run {run_id} is {_run(runs, run_id).status}")
+    return _out(state, _run(runs, run_id))
 
 
 @router.post("/{run_id}/cancel")

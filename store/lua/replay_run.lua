@@ -13,7 +13,7 @@
 -- ARGV: 1 op, 2 actor, then per op:
 --   'plan'   3 cursor the chunk was read from, 4 next cursor ('' = the plan is complete),
 --            5 index entries examined, 6.. pairs of id and 'provider|kind|reason'
---   'start'  3 rate per s
+--   'start'  3 rate per s, 4 why ('' or absent: the plan's reason stands)
 --   'take'   3 most ids to hand out, 4 lease in ms
 --   'done'   3.. pairs of id and result (queued, waiting, discarded, skipped)
 --   'cancel' nothing more
@@ -151,6 +151,10 @@ if op == 'start' then
   if status ~= 'planned' then return {status, ''} end
   local rate = tonumber(ARGV[3])
   if not rate or rate <= 0 then return redis.error_reply('rate must be above 0') end
+  if ARGV[4] and ARGV[4] ~= '' then  -- a dry run planned without a reason gets it now
+    run[3] = ARGV[4]
+    redis.call('HSET', KEYS[1], 'why', run[3])
+  end
   -- one id is due at once, the next after 1/rate s
   redis.call('HSET', KEYS[1], 'status', 'running', 'started_ms', now, 'beat_ms', now,
     'rate', ARGV[3], 'started_by', ARGV[2], 'take_at_ms', string.format('%.3f', now - 1000 / rate))

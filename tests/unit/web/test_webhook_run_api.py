@@ -120,6 +120,27 @@ def test_cancel_stops_a_run_and_is_audited(client, real_store, subs):
     )
 
 
+def test_a_dry_run_is_started_later_with_its_reason_audited(client, real_store, subs):
+    run_id = client.post(RUNS, json={}, headers=bearer()).json()["id"]  # a dry run: no reason
+    for bad in ({}, {"why": "  "}, {"why": "ok", "rate_per_s": 0}, {"why": "ok", "extra": 1}):
+        refused = client.post(f"{RUNS}/{run_id}/start", json=bad, headers=bearer())
+        assert refused.status_code == 422, bad
+    assert client.get(f"{RUNS}/{run_id}", headers=bearer()).json()["status"] == "planned"
+    body = {"why": "receiver back", "rate_per_s": 1000}
+    started = client.post(f"{RUNS}/{run_id}/start", json=body, headers=bearer())
+    assert started.status_code == 200, started.text
+    assert (started.json()["status"], started.json()["rate_per_s"]) == ("running", 1000)
+    done = DeliveryRunDriver(real_store.client).drive(run_id)
+    assert (done.status, done.results) == ("done", {"queued": 5})
+    [entry] = audit(real_store)
+    assert (entry["action"], entry["why"], entry["run"]) == ("bulk_replay_start", "receiver back",
+                                                           run_id)  # fmt: skip
+    again = client.post(f"{RUNS}/{run_id}/start", json=body, headers=bearer())
+    assert (again.status_code, again.json()["detail"]) == (
+        409, f"delivery replay run {run_id} is done")  # fmt: skip
+    assert client.post(f"{RUNS}/wh00000000000000/start", json=body, headers=bearer()).status_code == 404
+
+
 def test_a_viewer_or_a_stranger_cannot_act(client, real_store, subs):
     run_id = client.post(RUNS, json={}, headers=bearer()).json()["id"]
     body = {"dry_run": False, "why": "x"}
@@ -128,6 +149,9 @@ def test_a_viewer_or_a_stranger_cannot_act(client, real_store, subs):
     assert client.post(RUNS, json={"rate_per_s": 0}, headers=bearer("vic")).status_code == 403
     assert client.post(f"{RUNS}/{run_id}/cancel").status_code == 401
     assert client.post(f"{RUNS}/{run_id}/cancel", headers=bearer("vic")).status_code == 403
+    start = {"why": "x"}
+    assert client.post(f"{RUNS}/{run_id}/start", json=start).status_code == 401
+    assert client.post(f"{RUNS}/{run_id}/start", json=start, headers=bearer("vic")).status_code == 403
     assert client.get(RUNS).status_code == 401
     assert [r.id for r in DeliveryRuns(real_store.client).recent()] == [run_id]
     assert client.get(f"{RUNS}/{run_id}", headers=bearer("vic")).json()["status"] == "planned"
@@ -178,6 +202,7 @@ def test_a_body_that_is_no_json_object_is_refused(client, real_store, raw):
 def test_the_routes_are_in_the_api_document(client):
     paths = client.get("/openapi.json", headers=bearer("vic")).json()["paths"]
     for path, methods in [(RUNS, {"get", "post"}), (RUNS + "/{run_id}", {"get"}),
+                          (RUNS + "/{run_id}/start", {"post"}),
                           (RUNS + "/{run_id}/cancel", {"post"})]:  # fmt: skip
         assert set(paths[path]) == methods, path
         for operation in paths[path].values():
