@@ -143,7 +143,7 @@ def test_api_actions_without_a_token_are_401_and_with_a_viewers_403(client, stor
     dead = make_dead(store, "a")
     paths = post_routes(client.app, api=True)
     # 6 for dead letters and runs, 7 for webhooks, 2 for delivery replay runs, 2 for pauses
-    assert len(paths) == 17, paths
+    assert len(paths) == 18, paths
     for path in paths:
         body = {"why": "x", "command": {}}
         assert client.post(concrete(path, dead), json=body).status_code == 401, path
