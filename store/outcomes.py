@@ -8,9 +8,10 @@ is trimmed to about ``StoreLimits.outcomes_max_len`` entries.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -92,9 +93,13 @@ class Outcome:
         return self.event in FINAL_EVENTS
 
     def as_dict(self) -> dict[str, str | int]:
-        """The event as a JSON-ready mapping."""
+        """The event as a JSON-ready mapping (its fields are flat: no deep copy needed)."""
+        values = ((name, getattr(self, name)) for name in _FIELD_NAMES)
         return {name: str(value) if isinstance(value, StrEnum) else value
-                for name, value in asdict(self).items()}  # fmt: skip
+                for name, value in values}  # fmt: skip
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Outcome))
 
 
 class Outcomes:
