@@ -23,7 +23,6 @@ import httpx
 import redis
 
 from config.webhooks import WebhookPolicy
-from providers.http.deadline import DeadlineTransport, deadline
 from store.clock import utcnow
 from store.outcomes import Outcome, Outcomes
 from store.webhooks.deliveries import (
@@ -38,59 +37,36 @@ from store.webhooks.gaps import Gaps
 from store.webhooks.signing import payload, sign
 from store.webhooks.subscriptions import Subscription
 from worker.backoff import retry_delay_s
+from worker.webhook_http import DeliveryClient
+from worker.webhook_wire import DeliveryError
 
 USER_AGENT = "ordercmd-webhooks/0.1"
-DRAIN_MAX_BYTES = 64 * 1024  # a reply body this short is read, so its connection is reused
-DRAIN_S = 0.25  # for this long at most
 
 
-def delivery_client() -> httpx.Client:
-    """The HTTP client deliveries use: total deadlines, no redirects followed."""
-    return httpx.Client(
-        transport=DeadlineTransport(), follow_redirects=False, headers={"accept": "*/*"}
-    )
+def delivery_client() -> DeliveryClient:
+    """The HTTP client deliveries use: total deadlines, kept connections, no redirects followed.
+
+    Its TLS context is httpx's (the same CA bundle provider calls trust).
+    """
+    headers = {"accept": "*/*", "content-type": "application/json", "user-agent": USER_AGENT}
+    return DeliveryClient(headers, httpx.create_ssl_context())
 
 
-def post(client: httpx.Client, sub: Subscription, outcome: Outcome, timeout_s: float) -> str:
+def post(client: DeliveryClient, sub: Subscription, outcome: Outcome, timeout_s: float) -> str:
     """Send one event, signed; '' when the receiver took it (2xx), else why not.
 
-    The call ends by ``timeout_s`` whatever the receiver does (``client`` is built on
-    ``DeadlineTransport``: every socket wait is cut to one total deadline, so a receiver
-    trickling its status line or headers cannot hold the delivery past it).
+    The call ends by ``timeout_s`` whatever the receiver does: every socket wait is cut to one
+    total deadline, so a receiver trickling its status line or headers cannot hold the delivery
+    past it (a short reply body is read so the connection is kept, any other is left).
     """
     body = payload(outcome.as_dict())
     headers = sign(outcome.event_id, body, sub.signing_secrets, at=utcnow())
-    headers |= {"content-type": "application/json", "user-agent": USER_AGENT}
     started = time.monotonic()
     try:
-        with (
-            deadline(timeout_s),
-            client.stream("POST", sub.url, content=body, headers=headers, timeout=timeout_s) as r,
-        ):
-            status = r.status_code  # all a delivery needs
-            _drain(r, started + timeout_s)
-    except httpx.HTTPError as exc:
+        status = client.post(sub.url, body, headers, timeout_s)
+    except DeliveryError as exc:
         return f"{type(exc).__name__} after {time.monotonic() - started:.1f} s"
     return "" if 200 <= status < 300 else f"HTTP {status}"
-
-
-def _drain(reply: httpx.Response, ends: float) -> None:
-    """Read a short reply's body so its connection is kept for the next call.
-
-    Only a body that says it is short, read for ``DRAIN_S`` at most: a long, unsized or slow
-    one is left, and its connection closed (the delivery stands on the status alone).
-    """
-    size = reply.headers.get("content-length", "")
-    if not size.isdigit() or int(size) > DRAIN_MAX_BYTES:
-        return
-    budget_s = min(DRAIN_S, ends - time.monotonic())
-    if budget_s <= 0:
-        return
-    try:
-        with deadline(budget_s):
-            reply.read()
-    except httpx.HTTPError:
-        pass  # the connection is closed with the reply
 
 
 @dataclass
@@ -176,7 +152,7 @@ class Sender:
     """What deliveries need in one worker process."""
 
     client: redis.Redis
-    http: httpx.Client
+    http: DeliveryClient
     policy: WebhookPolicy
     rng: random.Random = field(default_factory=random.Random)
     sleep: Callable[[float], None] = time.sleep

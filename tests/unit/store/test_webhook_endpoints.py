@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 
-import httpx
 import pytest
 import redis
 
@@ -21,7 +20,7 @@ from store.webhooks.endpoints import Endpoints, endpoint_of
 from store.webhooks.subscriptions import Subscriptions
 from tests.factories import make_envelope
 from tests.webhook_receiver import Receiver
-from worker.webhooks import Sender
+from worker.webhooks import Sender, delivery_client
 
 HOOK = "https://hooks.example.com/a"
 
@@ -95,7 +94,7 @@ def test_an_open_breaker_holds_every_subscription_to_the_endpoint_spending_no_at
     assert isinstance(claim, Claim)
     store.finish(claim, CommandState.SUCCEEDED, None)
     receiver.status = 503
-    with httpx.Client() as http:
+    with delivery_client() as http:
         sender = Sender(redis_client, http, policy, rng=random.Random(1), sleep=lambda s: None)
         for _ in range(2):
             assert sender.deliver(first) == "backoff"

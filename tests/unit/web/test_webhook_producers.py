@@ -10,7 +10,6 @@ import random
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -26,7 +25,7 @@ from tests.unit.web.test_intake import FAST_HASHER, KEY, cancel, errors, make_se
 from tests.unit.web.test_web_app import TOKENS, bearer, stored
 from tests.webhook_receiver import Receiver
 from web import create_app
-from worker.webhooks import Sender
+from worker.webhooks import Sender, delivery_client
 
 OTHER_KEY = "oc_0be4e4e4e4e4e4e4_test-other-shop-0123456789"
 SHOP = {"Authorization": f"Bearer {KEY}"}
@@ -80,7 +79,7 @@ def test_a_producers_subscription_gets_only_its_own_commands(client, store):
         submit_and_finish(client, store, OTHER, "BO-2")
         policy = WebhookPolicy(base_s=0.001, cap_s=0.002)
         subs = Subscriptions(store.client, settings())
-        with httpx.Client() as http:
+        with delivery_client() as http:
             sender = Sender(store.client, http, policy, rng=random.Random(1), sleep=lambda s: 0)
             for sub_id in (mine.json()["id"], everyone.json()["id"]):
                 while sender.deliver(subs.get(sub_id)) == "more":

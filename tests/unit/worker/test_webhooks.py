@@ -11,7 +11,6 @@ import json
 import random
 from collections.abc import Iterator
 
-import httpx
 import pytest
 import redis
 
@@ -27,7 +26,7 @@ from store.webhooks.signing import WebhookVerificationError, verify
 from store.webhooks.subscriptions import Subscriptions
 from tests.factories import make_envelope
 from tests.webhook_receiver import Receiver
-from worker.webhooks import Sender
+from worker.webhooks import Sender, delivery_client
 
 FAST = WebhookPolicy(base_s=0.001, cap_s=0.002, max_attempts=3, timeout_s=2, cool_down_s=0.001)
 
@@ -48,7 +47,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def sender(redis_client: redis.Redis) -> Iterator[Sender]:
-    with httpx.Client() as http:
+    with delivery_client() as http:
         yield Sender(redis_client, http, FAST, rng=random.Random(7), sleep=lambda s: None)
 
 
@@ -148,7 +147,7 @@ def test_an_endpoint_failing_too_long_is_disabled_and_enabling_replays_what_it_m
     sub, _ = subs.create(receiver.url, ["succeeded"])
     ids = [finish(store, n) for n in range(3)]
     receiver.status = 503
-    with httpx.Client() as http:
+    with delivery_client() as http:
         sender = Sender(redis_client, http, policy, sleep=lambda s: None)
         sender.deliver(subs.get(sub.id))  # first failure: failing since now, dead-lettered
         redis_client.hdel(f"{{ordercmd}}:wh:{sub.id}:state", "next_ms")
