@@ -2,8 +2,9 @@
 
 One thread per worker main process blocks on the outcome stream (XREAD BLOCK, one entry: it
 only needs to know the stream moved, never the events), so a new event reaches its task within
-milliseconds; with no subscription at all it reads nothing from the stream (a worker without
-webhooks pays a ZCARD five times a second, not a read per event). At least five times a second
+50 ms (0.2 s while events keep coming: a task takes what came meanwhile); with no subscription
+at all it reads nothing from the stream (a worker without webhooks pays a ZCARD five times a
+second, not a read per event). At least five times a second
 it also looks for subscriptions whose backoff ended, that have replays queued, or whose last
 task ended with events left (a task leaves those to the pump, which coalesces them, rather than
 chaining a task per event), and once a second it drives the delivery-replay runs
@@ -30,6 +31,7 @@ log = structlog.get_logger("ordercmd.webhooks")
 
 BLOCK_MS = 200  # the longest an event that came during a task's batch waits for the next task
 COALESCE_S = 0.05  # after an event, wait this long for more: one task delivers them together
+SEND_GAP_S = 0.2  # and, while events keep coming, this long after the last round that sent
 QUEUED_TTL_MS = 60_000  # a lost task message is sent again after this
 RUNS_EVERY_S = 1.0  # how often the delivery-replay runs are moved (their credit lasts 1 s)
 
@@ -46,6 +48,7 @@ class WebhookPump:
         self.outcomes = Outcomes(client)
         self.runs = DeliveryRunDriver(client)
         self._runs_due = 0.0  # monotonic time the delivery-replay runs are looked at next
+        self._sent_at = 0.0  # monotonic time a round last sent tasks
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -62,11 +65,14 @@ class WebhookPump:
             self._stop.wait(block_ms / 1000)
             return cursor
         if self.outcomes.moved(cursor, block_ms=block_ms):
-            self._stop.wait(COALESCE_S)
+            # a busy stream gets a task per subscription every SEND_GAP_S, not every
+            # COALESCE_S: each task costs the worker a broker message, events and a trace
+            self._stop.wait(max(COALESCE_S, self._sent_at + SEND_GAP_S - time.monotonic()))
         newest = self.outcomes.last_id()
         for sub in self.with_work(self.subscriptions.all(), newest):
             if self.client.set(keys.webhook_queued(sub.id), 1, nx=True, px=QUEUED_TTL_MS):
                 self.send(sub.id)
+                self._sent_at = time.monotonic()
         return newest
 
     def with_work(self, subs: list[Subscription], newest: str) -> list[Subscription]:
