@@ -14,6 +14,11 @@
 local retention_s, guard_ms, bulk_guard_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = now_ms()
 local ZADD_ARGS = 256 -- score and member arguments per ZADD call: bounds the stack unpack uses
+local n = (#KEYS - 3) / 4
+-- the chunk's admission sequence numbers, reserved at once (one INCRBY, not one INCR a command);
+-- a command found existing leaves its number unused: the order is kept, the numbers may skip
+local first_seq = redis.call('INCRBY', KEYS[3], n) - n
+local backlogged = {} -- accounts this call already listed in BACKLOGS
 
 -- Search and admission-index entries by key, written once per key at the end: nothing in a chunk
 -- reads them, and one ZADD per key costs less than one per command (about 5 us of 30 per
@@ -29,7 +34,7 @@ local function zadd(key, score, member)
   pending[#pending + 1] = member
 end
 
-local function admit_one(k, a)
+local function admit_one(k, a, seq)
   local existing = redis.call('GET', KEYS[k])
   if existing then
     local sep = string.find(existing, ' ', 1, true)
@@ -38,7 +43,6 @@ local function admit_one(k, a)
     return status .. ' ' .. string.sub(existing, 1, sep - 1)
   end
   local id = ARGV[a]
-  local seq = redis.call('INCR', KEYS[3])
   redis.call('SET', KEYS[k], id .. ' ' .. ARGV[a + 2], 'EX', retention_s)
   local head = redis.call('RPUSH', KEYS[k + 2], id) == 1 -- the lane was empty
   local bulk_head = head and is_bulk_id(id)
@@ -57,7 +61,11 @@ local function admit_one(k, a)
   -- written with the record, not at the end: an admitted head is never unsent. A bulk head
   -- waits in its account's backlog: the scheduler sends it when the account has a slot for it.
   if bulk_head then
-    to_backlog(id, ARGV[a + 5], seq)
+    redis.call('ZADD', BACKLOG_PREFIX .. ARGV[a + 5], seq, id)
+    if not backlogged[ARGV[a + 5]] then
+      redis.call('SADD', BACKLOGS, ARGV[a + 5])
+      backlogged[ARGV[a + 5]] = true
+    end
   elseif head then
     redis.call('ZADD', KEYS[1], now + guard_for(id, guard_ms, bulk_guard_ms), id)
   end
@@ -65,8 +73,8 @@ local function admit_one(k, a)
 end
 
 local replies = {}
-for i = 0, (#KEYS - 3) / 4 - 1 do
-  replies[i + 1] = admit_one(4 + 4 * i, 4 + 7 * i)
+for i = 0, n - 1 do
+  replies[i + 1] = admit_one(4 + 4 * i, 4 + 7 * i, first_seq + i + 1)
 end
 for key, pending in pairs(entries) do
   for first = 1, #pending, ZADD_ARGS do
