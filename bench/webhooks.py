@@ -1,9 +1,10 @@
 """Webhooks: delivery latency at 100 outcomes/s, and P1 throughput with webhooks on vs off.
 
 Latency is from the moment the script that ended a command wrote its outcome event (Redis time)
-to the moment a receiver on loopback got the signed delivery, for commands submitted at a
-steady 100/s to one worker. P1 with webhooks on drains the same pre-loaded cancels as P1 with
-one subscription to every final outcome, against the same worker with none; rounds alternate.
+to the moment a receiver on loopback (a process of its own: ``bench.receiver_process``) got the
+signed delivery, for commands submitted at a steady 100/s to one worker. P1 with webhooks on
+drains the same pre-loaded cancels as P1 with one subscription to every final outcome, against
+the same worker with none; rounds alternate.
 Targets: p99 < 1 s; throughput on >= 0.95x of off.
 """
 
@@ -13,13 +14,13 @@ import json
 import statistics
 import time
 
+from bench.receiver_process import RemoteReceiver
 from bench.report import header, table, verdict
 from bench.runs import drain, ordercmd_producer
 from bench.stage import Stage, Workers, apply_env, stage, wait_until
 from config.settings import Settings
 from store.webhooks.subscriptions import Subscriptions
 from tests.integration.harness import order_command
-from tests.webhook_receiver import Receiver
 
 RATE_PER_S = 100
 SECONDS = 20
@@ -39,7 +40,7 @@ def percentile(values: list[float], q: float) -> float:
 def latency(bench: Stage, settings: Settings) -> list[float]:
     """Seconds from each final event to its arrival, commands submitted at ``RATE_PER_S``."""
     bench.reset()
-    receiver = Receiver().start()
+    receiver = RemoteReceiver().start()
     producer = ordercmd_producer(settings)
     Subscriptions(producer.store.client, settings).create(receiver.url, FINALS)
     n = RATE_PER_S * SECONDS
@@ -52,13 +53,14 @@ def latency(bench: Stage, settings: Settings) -> list[float]:
         for index, order in enumerate(orders):
             time.sleep(max(0.0, started + index / RATE_PER_S - time.monotonic()))
             producer.submit(order_command("fastpod", "cancel", order))
-        wait_until(lambda: len(receiver.requests) >= n, timeout_s=120, what="deliveries",
+        wait_until(lambda: receiver.count() >= n, timeout_s=120, what="deliveries",
                    workers=workers)  # fmt: skip
+        arrivals = receiver.arrivals()
     finally:
         workers.stop()
         receiver.stop()
         producer.store.client.close()
-    return [r.at_s - json.loads(r.body)["data"]["at_ms"] / 1000 for r in receiver.requests]
+    return [at_s - json.loads(body)["data"]["at_ms"] / 1000 for at_s, body in arrivals]
 
 
 def throughput(bench: Stage, settings: Settings, *, hooks: bool) -> tuple[float, int]:
@@ -68,16 +70,17 @@ def throughput(bench: Stage, settings: Settings, *, hooks: bool) -> tuple[float,
         Commands/s, and how many deliveries had arrived when the last command was recorded.
     """
     bench.reset(latency_ms=50)
-    receiver = Receiver().start()
+    receiver = RemoteReceiver().start()
     if hooks:
         producer = ordercmd_producer(settings)
         Subscriptions(producer.store.client, settings).create(receiver.url, FINALS)
         producer.store.client.close()
     try:
         run = drain(bench, "ordercmd", settings, pool="threads", concurrency=8, n=P1_N)
+        arrived = receiver.count()
     finally:
         receiver.stop()
-    return run.rate_per_s, len(receiver.requests)
+    return run.rate_per_s, arrived
 
 
 def settings_env() -> dict[str, str]:

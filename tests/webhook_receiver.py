@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -49,6 +50,16 @@ class Receiver:
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()
+
+            def do_GET(self) -> None:
+                # what it accepted, for a reader in another process (bench/receiver_process.py)
+                arrivals = [(r.at_s, r.body.decode()) for r in list(receiver.requests)]
+                reply = json.dumps(arrivals).encode()
+                self.send_response(200 if self.path.endswith("/arrivals") else 404)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
 
             def log_message(self, *args: Any) -> None:
                 pass
