@@ -47,7 +47,14 @@ for module in (signin, overview, search_pages, dead_pages, dead_actions, run_pag
 STATIC = {"app.css": "text/css", "app.js": "text/javascript", "docs.js": "text/javascript",
           "live.js": "text/javascript",
           "bulk.js": "text/javascript", "bulk.css": "text/css",
-          "dead_letters.js": "text/javascript", "dead_letters.css": "text/css"}  # fmt: skip
+          "dead_letters.js": "text/javascript", "dead_letters.css": "text/css",
+          "favicon.svg": "image/svg+xml"}  # fmt: skip
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> FileResponse:
+    """The icon, for what asks the conventional path (pages link ``/static/favicon.svg``)."""
+    return static("favicon.svg")
 
 
 @router.get("/static/{name}", include_in_schema=False)

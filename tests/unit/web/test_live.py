@@ -142,3 +142,11 @@ def test_the_live_script_is_served(client):  # noqa: F811
     assert reply.status_code == 200
     assert reply.headers["content-type"].startswith("text/javascript")
     assert "visibilitychange" in reply.text
+
+
+def test_every_page_links_an_icon_the_app_serves(fresh):
+    sign_in(fresh)
+    assert '<link rel="icon" href="/static/favicon.svg"' in fresh.get("/").text
+    for path in ("/static/favicon.svg", "/favicon.ico"):
+        icon = fresh.get(path)
+        assert (icon.status_code, icon.headers["content-type"]) == (200, "image/svg+xml"), path
