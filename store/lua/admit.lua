@@ -61,11 +61,7 @@ local function admit_one(k, a, seq)
   -- written with the record, not at the end: an admitted head is never unsent. A bulk head
   -- waits in its account's backlog: the scheduler sends it when the account has a slot for it.
   if bulk_head then
-    redis.call('ZADD', BACKLOG_PREFIX .. ARGV[a + 5], seq, id)
-    if not backlogged[ARGV[a + 5]] then
-      redis.call('SADD', BACKLOGS, ARGV[a + 5])
-      backlogged[ARGV[a + 5]] = true
-    end
+    to_backlog(id, ARGV[a + 5], seq, backlogged)
   elseif head then
     redis.call('ZADD', KEYS[1], now + guard_for(id, guard_ms, bulk_guard_ms), id)
   end

@@ -24,10 +24,13 @@ local function is_bulk_id(id)
 end
 
 -- Put a bulk command in its account's backlog, by admission sequence: it holds no slot, no
--- worker and no message until the scheduler releases it (release.lua).
-local function to_backlog(id, account, seq)
+-- worker and no message until the scheduler releases it (release.lua). `listed` (optional):
+-- the accounts this script run already added to BACKLOGS, so a chunk adds each once.
+local function to_backlog(id, account, seq, listed)
   redis.call('ZADD', BACKLOG_PREFIX .. account, seq, id)
+  if listed and listed[account] then return end
   redis.call('SADD', BACKLOGS, account)
+  if listed then listed[account] = true end
 end
 
 local function index_key(field, value)
