@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from typing import Self
+from typing import Any, Self
 
 from tests.webhook_receiver import Receiver
 
@@ -36,13 +36,15 @@ class RemoteReceiver:
 
     def arrivals(self) -> list[tuple[float, bytes]]:
         """Each POST received so far: when (epoch s) and its body."""
-        control = self.url.rsplit("/", 1)[0] + "/arrivals"
-        with urllib.request.urlopen(control, timeout=30) as reply:
-            return [(at_s, body.encode()) for at_s, body in json.load(reply)]
+        return [(at_s, body.encode()) for at_s, body in self._get("arrivals")]
 
     def count(self) -> int:
-        """How many POSTs it received."""
-        return len(self.arrivals())
+        """How many POSTs it received (polled: the bodies stay where they are)."""
+        return int(self._get("count"))
+
+    def _get(self, what: str) -> Any:
+        with urllib.request.urlopen(self.url.rsplit("/", 1)[0] + "/" + what, timeout=30) as reply:
+            return json.load(reply)
 
     def stop(self) -> None:
         """End the process."""

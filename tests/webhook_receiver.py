@@ -52,10 +52,16 @@ class Receiver:
                 self.end_headers()
 
             def do_GET(self) -> None:
-                # what it accepted, for a reader in another process (bench/receiver_process.py)
-                arrivals = [(r.at_s, r.body.decode()) for r in list(receiver.requests)]
-                reply = json.dumps(arrivals).encode()
-                self.send_response(200 if self.path.endswith("/arrivals") else 404)
+                # for a reader in another process (bench/receiver_process.py): how many it
+                # accepted (polled), or each one's arrival time and body (read once)
+                accepted = list(receiver.requests)
+                found: object = None
+                if self.path.endswith("/count"):
+                    found = len(accepted)
+                elif self.path.endswith("/arrivals"):
+                    found = [(r.at_s, r.body.decode()) for r in accepted]
+                reply = json.dumps(found).encode()
+                self.send_response(404 if found is None else 200)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(reply)))
                 self.end_headers()
