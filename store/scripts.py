@@ -7,12 +7,17 @@ backlogs, the chart counters) and the minute counters' lifetime (``store/series.
 from __future__ import annotations
 
 import json
+import weakref
 from functools import cache
 from importlib import resources
 
 import redis
 
+from redisconn.held import HeldConnections, HeldScript
 from store import keys, series
+
+# one set of held connections per client, shared by every ``Scripts`` built on it
+_held: weakref.WeakKeyDictionary[redis.Redis, HeldConnections] = weakref.WeakKeyDictionary()
 
 
 @cache
@@ -43,21 +48,32 @@ def source(name: str) -> str:
 
 
 class Scripts:
-    """The store's scripts registered on one Redis client (EVALSHA, reloaded on NOSCRIPT)."""
+    """The store's scripts on one Redis client (EVALSHA, reloaded on NOSCRIPT).
+
+    Each runs on a connection its thread holds (``redisconn.held``), or on the ``client``
+    passed to the call (a pipeline).
+    """
 
     def __init__(self, client: redis.Redis) -> None:
-        self.admit = client.register_script(source("admit"))
-        self.claim = client.register_script(source("claim"))
-        self.finish = client.register_script(source("finish"))
-        self.retry = client.register_script(source("retry"))
-        self.promote = client.register_script(source("promote"))
-        self.replay = client.register_script(source("replay"))
-        self.discard = client.register_script(source("discard"))
-        self.trim = client.register_script(source("trim"))
-        self.discard_pending = client.register_script(source("discard_pending"))
-        self.breaker = client.register_script(source("breaker"))
-        self.pause = client.register_script(source("pause"))
-        self.extend = client.register_script(source("extend"))
-        self.release = client.register_script(source("release"))
-        self.operator_pause = client.register_script(source("operator_pause"))
-        self.release_held = client.register_script(source("release_held"))
+        held = _held.get(client)
+        if held is None:
+            held = _held[client] = HeldConnections(client)
+
+        def register(name: str) -> HeldScript:
+            return HeldScript(client, source(name), held)
+
+        self.admit = register("admit")
+        self.claim = register("claim")
+        self.finish = register("finish")
+        self.retry = register("retry")
+        self.promote = register("promote")
+        self.replay = register("replay")
+        self.discard = register("discard")
+        self.trim = register("trim")
+        self.discard_pending = register("discard_pending")
+        self.breaker = register("breaker")
+        self.pause = register("pause")
+        self.extend = register("extend")
+        self.release = register("release")
+        self.operator_pause = register("operator_pause")
+        self.release_held = register("release_held")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from base64 import b64encode
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -61,10 +62,11 @@ def build_client(
         The client an adapter for this account receives; the caller closes it.
     """
     headers = {"Accept": "application/json", "User-Agent": "ordercmd/0.1"}
-    auth: httpx.Auth | None = None
     match account:
         case BackdAccount():
-            auth = httpx.BasicAuth(account.public_key, account.secret_key.get_secret_value())
+            # a header, not httpx.BasicAuth: ``call`` sends without the client's auth flow
+            credentials = f"{account.public_key}:{account.secret_key.get_secret_value()}"
+            headers["Authorization"] = f"Basic {b64encode(credentials.encode()).decode()}"
         case ShoplazzaAccount():
             headers["Access-Token"] = account.access_token.get_secret_value()
             headers["Content-Type"] = "application/json"
@@ -74,7 +76,6 @@ def build_client(
         base_url=str(account.base_url),
         timeout=account.timeout_s,
         headers=headers,
-        auth=auth,
         transport=transport if transport is not None else DeadlineTransport(),
     )
 
@@ -122,7 +123,9 @@ def call(
         raise FenceClosed(message, provider=provider)
     try:
         with deadline(budget_s):
-            response = client.request(method, url, json=json_body, headers=headers)
+            response = send(
+                client, client.build_request(method, url, json=json_body, headers=headers)
+            )
     except httpx.RequestError as exc:
         raise transport_error(exc, provider=provider, mutation=mutation) from exc
     raise_for_provider_response(response, provider=provider, mutation=mutation)
@@ -130,6 +133,24 @@ def call(
     if check is not None and (error := check(response, body)) is not None:
         raise error
     return Reply(response.status_code, body)
+
+
+def send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
+    """Send ``request`` on ``client``'s transport and read the whole answer.
+
+    ``Client.send`` wraps every request in an auth flow, a redirect loop and cookie
+    extraction, none of which a provider client uses (``build_client``: credentials are
+    default headers, redirects are not followed, providers set no cookies); skipping them
+    saves about a tenth of a request's CPU. The client's own auth, if any, is not applied.
+    """
+    # the transport httpx itself would pick for the URL (its mounts, else the default)
+    response = client._transport_for_url(request.url).handle_request(request)
+    response.request = request
+    try:
+        response.read()
+    finally:
+        response.close()
+    return response
 
 
 def deadline_s(client: httpx.Client) -> float:

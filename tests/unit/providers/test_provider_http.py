@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from providers.accounts import BackdAccount
 from providers.errors import (
     AuthFailed,
     InvalidCommand,
@@ -24,6 +25,8 @@ from providers.errors import (
 from providers.http import (
     MAX_MESSAGE_CHARS,
     READ_ATTEMPTS,
+    build_client,
+    call,
     class_for_status,
     decode_object,
     is_read_blip,
@@ -343,3 +346,39 @@ def test_read_policy_does_not_retry_permanent_errors():
     gone = OrderNotFound("", provider="p", status_code=404)
 
     assert run_policy([gone]) == (gone, 1, [])
+
+
+def test_call_sends_the_clients_headers_url_body_and_timeout_and_reads_the_answer():
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"ok": True}, headers={"Set-Cookie": "a=b"})
+
+    account = BackdAccount(
+        provider="backd",
+        base_url="https://backd.invalid/api/v2",
+        public_key="pk",
+        secret_key="sk",
+        timeout_s=4,
+    )
+    with build_client(account, transport=httpx.MockTransport(answer)) as client:
+        reply = call(
+            client,
+            "POST",
+            "/cancel_order",
+            provider="backd",
+            idempotency_key="key-1",
+            json_body={"backd_order_id": "o/1"},
+        )
+        call(client, "POST", "/cancel_order", provider="backd", idempotency_key="key-2")
+
+    assert reply == (200, {"ok": True})
+    first, second = seen
+    assert str(first.url) == "https://backd.invalid/api/v2/cancel_order"
+    assert first.headers["Authorization"] == "Basic " + base64.b64encode(b"pk:sk").decode()
+    assert first.headers["Idempotency-Key"] == "key-1"
+    assert first.headers["Accept"] == "application/json"
+    assert json.loads(first.content) == {"backd_order_id": "o/1"}
+    assert first.extensions["timeout"] == httpx.Timeout(4).as_dict()
+    assert "Cookie" not in second.headers  # providers' cookies are not kept
