@@ -276,6 +276,8 @@ def test_four_workers_on_rabbitmq_lose_and_duplicate_nothing_through_a_kill_9(
         f"absorbed by the sandbox's Idempotency-Key cache; {len(again)} resubmissions"
     )
     print(figure)
+    dead = [f"{r.dead_reason}: {r.last_message}" for r in records.values() if r.dead_reason]
+    figure += f"; dead: {dead}" if dead else ""
     assert duplicates == 0, figure
     assert unapplied == 0, figure
     assert replays == 0, figure
