@@ -104,10 +104,19 @@ class _Held:
 
 def _evalsha(connection: Any, script: Script, keys: Sequence[Any], args: Iterable[Any]) -> Any:
     try:
-        connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
-        return connection.read_response()
-    except redis.exceptions.NoScriptError:
-        connection.send_command("SCRIPT", "LOAD", script.script)
-        script.sha = connection.read_response()
-        connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
-        return connection.read_response()
+        try:
+            connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            return connection.read_response()
+        except redis.exceptions.NoScriptError:
+            connection.send_command("SCRIPT", "LOAD", script.script)
+            script.sha = connection.read_response()
+            connection.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+            return connection.read_response()
+    except redis.ResponseError:
+        raise  # the script's error: its whole reply was read, the connection is clean
+    except BaseException:
+        # anything else (an interrupt between the send and the read, too) may leave a reply
+        # unread, which the next call would take for its own: the pool checks for that at
+        # checkout, a held connection is dropped instead
+        connection.disconnect()
+        raise

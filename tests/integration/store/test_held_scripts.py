@@ -147,3 +147,20 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents(redis_ur
     assert count(keys=["n"], args=[100]) == 111  # the parent's connection still answers
     _shared_script.clear()
     client.close()
+
+
+def test_an_interrupt_between_send_and_read_drops_the_connection(redis_client, monkeypatch):
+    count = held_script(redis_client)
+    count(keys=["n"], args=[1])
+    connection = count._held._connection()
+
+    def interrupted(*args: object, **kwargs: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(connection, "read_response", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        count(keys=["n"], args=[10])
+    monkeypatch.undo()
+
+    # the reply left unread is never taken for the next call's
+    assert count(keys=["n"], args=[100]) == 111
