@@ -135,6 +135,40 @@ def call(
     return Reply(response.status_code, body)
 
 
+def request_for(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    json_body: dict[str, Any] | None,
+    headers: dict[str, str] | None,
+) -> httpx.Request:
+    """The request ``client.build_request`` builds for ``url``, built with less work.
+
+    ``build_request`` parses the path as a URL of its own, then merges it, the headers, the
+    cookies and the query parameters into copies: about 55 us, where the path appended to the
+    base URL and the default headers listed take about 35 us. Only a path under the base URL
+    (``/...``, no fragment) on a client without cookies or query parameters takes this way,
+    with headers that replace none of the client's; anything else goes through
+    ``build_request``.
+    """
+    if (
+        not url.startswith("/")
+        or url.startswith("//")
+        or "#" in url
+        or client.params
+        or client.cookies
+        or (headers and any(name in client.headers for name in headers))
+    ):
+        return client.build_request(method, url, json=json_body, headers=headers)
+    return httpx.Request(
+        method,
+        str(client.base_url).rstrip("/") + url,
+        headers=[*client.headers.multi_items(), *(headers or {}).items()],
+        json=json_body,
+        extensions={"timeout": client.timeout.as_dict()},
+    )
+
+
 def send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
     """Send ``request`` on ``client``'s transport and read the whole answer.
 

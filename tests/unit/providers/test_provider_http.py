@@ -36,6 +36,7 @@ from providers.http import (
     read_retrying,
     transport_error,
 )
+from providers.http.client import request_for
 
 NOW = datetime(2026, 10, 21, 7, 28, 0, tzinfo=UTC)
 SECRET = "sk_test_SUPERSECRET"
@@ -382,3 +383,32 @@ def test_call_sends_the_clients_headers_url_body_and_timeout_and_reads_the_answe
     assert json.loads(first.content) == {"backd_order_id": "o/1"}
     assert first.extensions["timeout"] == httpx.Timeout(4).as_dict()
     assert "Cookie" not in second.headers  # providers' cookies are not kept
+
+
+# what URLs treat specially, then anything
+PATH_CHARS = st.sampled_from("/?#%&=+;: .@[]\tü") | st.characters(exclude_categories=("Cs",))
+
+
+@given(
+    path=st.text(PATH_CHARS, max_size=40).map(lambda text: "/" + text),
+    body=st.none() | st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3),
+    key=st.none() | st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1),
+    base=st.sampled_from(["https://p.invalid", "https://p.invalid/api/v2", "http://h:8080/x/"]),
+)
+def test_a_provider_request_is_the_one_build_request_makes(path, body, key, base):
+    client = httpx.Client(
+        base_url=base, timeout=3, headers={"Accept": "application/json", "Authorization": "x"}
+    )
+    headers = {"Idempotency-Key": key} if key else None
+    try:
+        expected = client.build_request("POST", path, json=body, headers=headers)
+    except httpx.InvalidURL:
+        with pytest.raises(httpx.InvalidURL):
+            request_for(client, "POST", path, body, headers)
+        return
+    built = request_for(client, "POST", path, body, headers)
+
+    assert (built.method, str(built.url)) == (expected.method, str(expected.url))
+    assert sorted(built.headers.multi_items()) == sorted(expected.headers.multi_items())
+    assert built.read() == expected.read()
+    assert built.extensions == expected.extensions
