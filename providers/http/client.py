@@ -123,9 +123,7 @@ def call(
         raise FenceClosed(message, provider=provider)
     try:
         with deadline(budget_s):
-            response = send(
-                client, client.build_request(method, url, json=json_body, headers=headers)
-            )
+            response = send(client, request_for(client, method, url, json_body, headers))
     except httpx.RequestError as exc:
         raise transport_error(exc, provider=provider, mutation=mutation) from exc
     raise_for_provider_response(response, provider=provider, mutation=mutation)
