@@ -72,10 +72,7 @@ class HeldConnections:
             connection = self._connection()
             try:
                 return _evalsha(connection, script, keys, args)
-            except redis.TimeoutError:
-                raise
-            except redis.ConnectionError:
-                connection.disconnect()
+            except redis.ConnectionError:  # dropped by _evalsha; a TimeoutError is not one
                 failures += 1
                 if failures > self._retries:
                     raise
