@@ -23,7 +23,7 @@ from redis.typing import EncodableT, FieldT
 from store import keys
 from store.clock import redis_now_ms
 from store.deadletters import NotADeadLetter
-from store.scripts import source
+from store.scripts import script
 from store.search import SearchFilter
 
 RUN_TTL_S = 7 * 24 * 3600  # runs (and their snapshots) are kept a week
@@ -119,7 +119,7 @@ class BulkRuns:
         self.client = client
         self.space = space
         self.lease_ms = int(lease_s * 1000)
-        self.script = client.register_script(source("replay_run"))
+        self.script = script(client, "replay_run")
 
     def plan(self, where: SearchFilter, *, action: RunAction, actor: str, why: str) -> Run:
         """Create a run planning over the dead letters matching ``where``; nothing is changed.

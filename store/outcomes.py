@@ -132,7 +132,7 @@ class Outcomes:
         sends each event as one JSON string: a fifth of the parsing of a stream entry).
         """
         if self._read_past is None:
-            self._read_past = self.client.register_script(scripts.source("read_outcomes"))
+            self._read_past = scripts.script(self.client, "read_outcomes")
         first, added, length, *flat = self._read_past(keys=[keys.outcomes()], args=[after, count])
         events = [Outcome.of(str(entry_id), json.loads(body))
                   for entry_id, body in zip(flat[0::2], flat[1::2], strict=True)]  # fmt: skip

@@ -12,7 +12,7 @@ from schemas import AnyCommand, CommandState
 from store import keys
 from store.command_store import CommandStore
 from store.deadletters import DeadLetters, NotADeadLetter
-from store.scripts import source
+from store.scripts import script
 
 KEPT = ("provider", "account", "order_id", "kind")  # an edit keeps the order lane and the verb
 
@@ -35,7 +35,7 @@ def edit_and_replay(
         if getattr(command, name) != getattr(old.command, name):
             raise InvalidSubmission([(name, "an edit keeps the command's order and kind")])
     new = old.model_copy(update={"command": command})
-    reply = store.client.register_script(source("replay_edit"))(
+    reply = script(store.client, "replay_edit")(
         keys=[
             keys.command(command_id),
             keys.dead_letters(),

@@ -47,33 +47,34 @@ def source(name: str) -> str:
     return key_names + "\n" + prelude + "\n" + (folder / f"{name}.lua").read_text()
 
 
-class Scripts:
-    """The store's scripts on one Redis client (EVALSHA, reloaded on NOSCRIPT).
+def script(client: redis.Redis, name: str) -> HeldScript:
+    """Script ``name`` (``store/lua``) on ``client``, by EVALSHA, reloaded on NOSCRIPT.
 
-    Each runs on a connection its thread holds (``redisconn.held``), or on the ``client``
-    passed to the call (a pipeline).
+    It runs on a connection its thread holds (``redisconn.held``), or on the ``client`` passed
+    to the call (a pipeline).
     """
+    held = _held.get(client)
+    if held is None:
+        held = _held[client] = HeldConnections(client)
+    return HeldScript(client, source(name), held)
+
+
+class Scripts:
+    """The store's state-changing scripts on one Redis client (each as ``script`` makes it)."""
 
     def __init__(self, client: redis.Redis) -> None:
-        held = _held.get(client)
-        if held is None:
-            held = _held[client] = HeldConnections(client)
-
-        def register(name: str) -> HeldScript:
-            return HeldScript(client, source(name), held)
-
-        self.admit = register("admit")
-        self.claim = register("claim")
-        self.finish = register("finish")
-        self.retry = register("retry")
-        self.promote = register("promote")
-        self.replay = register("replay")
-        self.discard = register("discard")
-        self.trim = register("trim")
-        self.discard_pending = register("discard_pending")
-        self.breaker = register("breaker")
-        self.pause = register("pause")
-        self.extend = register("extend")
-        self.release = register("release")
-        self.operator_pause = register("operator_pause")
-        self.release_held = register("release_held")
+        self.admit = script(client, "admit")
+        self.claim = script(client, "claim")
+        self.finish = script(client, "finish")
+        self.retry = script(client, "retry")
+        self.promote = script(client, "promote")
+        self.replay = script(client, "replay")
+        self.discard = script(client, "discard")
+        self.trim = script(client, "trim")
+        self.discard_pending = script(client, "discard_pending")
+        self.breaker = script(client, "breaker")
+        self.pause = script(client, "pause")
+        self.extend = script(client, "extend")
+        self.release = script(client, "release")
+        self.operator_pause = script(client, "operator_pause")
+        self.release_held = script(client, "release_held")

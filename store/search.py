@@ -17,7 +17,7 @@ from config.settings import Settings
 from schemas import CommandRecord
 from store import keys
 from store.records import read_records
-from store.scripts import source
+from store.scripts import script
 from store.search_filter import (
     SearchFilter,
     offset_cursor,
@@ -48,7 +48,7 @@ class Search:
     def __init__(self, client: redis.Redis, accounts: Mapping[str, str]) -> None:
         self.client = client
         self.accounts = dict(accounts)
-        self._scan = client.register_script(source("search_scan"))
+        self._scan = script(client, "search_scan")
 
     @classmethod
     def of(cls, client: redis.Redis, settings: Settings) -> Search:

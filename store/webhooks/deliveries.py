@@ -17,7 +17,7 @@ import redis
 
 from store import keys
 from store.outcomes import Outcome
-from store.scripts import source
+from store.scripts import script
 
 DEAD_LETTER_MAX = 100_000  # dead deliveries kept, the oldest dropped first
 REDELIVER_READ = 100  # replayed deliveries one lease looks at
@@ -117,9 +117,9 @@ class Deliveries:
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
-        self._lease = client.register_script(source("hook_lease"))
-        self._save = client.register_script(source("hook_save"))
-        self._replay = client.register_script(source("hook_replay"))
+        self._lease = script(client, "hook_lease")
+        self._save = script(client, "hook_save")
+        self._replay = script(client, "hook_replay")
 
     def lease(self, sub_id: str, token: str, *, lease_ms: int) -> Lease | str:
         """Take the subscription's deliveries, or why not: ``disabled``, ``busy``, ``not_due``."""

@@ -16,7 +16,7 @@ import redis
 
 from config.webhooks import WebhookPolicy
 from store import keys
-from store.scripts import source
+from store.scripts import script
 
 FLOW_PROVIDER = "webhook"  # the flow keys' provider part: {ordercmd}:breaker:webhook:<endpoint>
 
@@ -49,8 +49,8 @@ class Endpoints:
     def __init__(self, client: redis.Redis, policy: WebhookPolicy) -> None:
         self.client = client
         self.policy = policy
-        self._gate = client.register_script(source("hook_gate"))
-        self._breaker = client.register_script(source("breaker"))
+        self._gate = script(client, "hook_gate")
+        self._breaker = script(client, "breaker")
 
     def gate(self, url: str, wanted: int = 1) -> Gate:
         """Take the slots free now for up to ``wanted`` calls, or learn how long to wait."""
