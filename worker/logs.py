@@ -23,6 +23,9 @@ SECRET_NAMES = re.compile(r"secret|token|password|authorization|api_key|access",
 REDACTED = "[redacted]"
 HANDLER_NAME = "ordercmd"  # our one root handler: replaced, never stacked, on a second call
 QUIET_LOGGERS = ("httpx", "httpcore")  # per-request lines with the provider's URL
+# Celery's "Task ... received" and "... succeeded in" lines: ordercmd writes one line per attempt
+# (command id, outcome, reason, HTTP status), so these two only come back at DEBUG.
+PER_TASK_LOGGERS = ("celery.worker.strategy", "celery.app.trace")
 
 
 def redact_secrets(
@@ -94,6 +97,9 @@ def configure_logging(
     logging.captureWarnings(True)  # Python's warnings (Celery's root warning) as records too
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    per_task = root.level if root.level <= logging.DEBUG else max(logging.WARNING, root.level)
+    for name in PER_TASK_LOGGERS:
+        logging.getLogger(name).setLevel(per_task)
     # ordercmd's own events are rendered by structlog and written at once: the standard
     # library's record, handler and formatter cost as much as a claim per logged attempt
     structlog.configure(

@@ -27,9 +27,9 @@ from worker.queues import LIVE_QUEUE
 from worker.redis_transport import GuardedTransport
 
 pytestmark = pytest.mark.integration
-INFO_WORKER = (sys.executable, "-m", "cli", "worker", "--loglevel=INFO")
+DEBUG_WORKER = (sys.executable, "-m", "cli", "worker", "--loglevel=DEBUG")
 
-# Celery's INFO lines for a task it accepted: none may name anything but the good commands.
+# Celery's line for a task it accepted (DEBUG only): none may name anything but good commands.
 RECEIVED = re.compile(r"Task ([\w.]+)\[([^\]]*)\] received")
 
 
@@ -54,7 +54,7 @@ def test_hostile_messages_are_quarantined_and_the_worker_keeps_running(
     order_id = sandbox.admin.create_orders("fastpod", "new_order", 1)[0]
     silent = Producer(producer.settings, store, lambda ids: None)  # admitted, never published
     victim = silent.submit(order_command("fastpod", "cancel", order_id)).command_id
-    worker = start_worker(pool="threads", concurrency=2, command=INFO_WORKER)
+    worker = start_worker(pool="threads", concurrency=2, command=DEBUG_WORKER)
     warm_up(sandbox, producer, store)
 
     cases = corpus(victim)

@@ -17,7 +17,7 @@ from providers.fake import FakeProvider
 from tests.builders import make_runtime
 from tests.factories import make_envelope
 from worker.executor import execute
-from worker.logs import REDACTED, configure_logging, redact_secrets
+from worker.logs import PER_TASK_LOGGERS, REDACTED, configure_logging, redact_secrets
 from worker.runtime import Runtime
 
 SECRET = "sk_live_TOPSECRET"
@@ -125,3 +125,22 @@ def test_a_credential_passed_to_a_logger_never_reaches_the_output(json_lines):
     structlog.get_logger("ordercmd.test").info("connecting", token=SECRET, account="acme")
     [line] = json_lines()
     assert (line["token"], line["account"], line["event"]) == (REDACTED, "acme", "connecting")
+
+
+@pytest.mark.parametrize(("level", "per_task_lines"), [("INFO", False), ("DEBUG", True)])
+def test_celerys_per_task_lines_come_only_at_debug(level, per_task_lines, monkeypatch):
+    # ordercmd's line per attempt says more than Celery's "received" and "succeeded in" pair
+    root = logging.getLogger()
+    kept = [(logger, logger.level) for logger in map(logging.getLogger, PER_TASK_LOGGERS)]
+    kept.append((root, root.level))
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    try:
+        configure_logging(level)
+        enabled = [logging.getLogger(n).isEnabledFor(logging.INFO) for n in PER_TASK_LOGGERS]
+        assert enabled == [per_task_lines] * len(PER_TASK_LOGGERS)
+        assert logging.getLogger("celery.worker.consumer").isEnabledFor(logging.INFO)
+    finally:
+        for logger, old in kept:
+            logger.setLevel(old)
+        structlog.reset_defaults()
+        logging.captureWarnings(False)
