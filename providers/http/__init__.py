@@ -20,13 +20,14 @@ from providers.http.client import (
     read_retrying,
     transport_error,
 )
-from providers.http.deadline import DeadlineTransport, Fence, deadline, fence_allows, fenced
+from providers.http.deadline import Fence, deadline, fence_allows, fenced
 from providers.http.status import (
     class_for_status,
     decode_object,
     raise_for_provider_response,
     refusal,
 )
+from providers.http.transport import DeadlineTransport
 from providers.http.wire import (
     RECORD_MARGIN,
     decimal_of,

@@ -12,8 +12,9 @@ import tenacity
 
 from providers.accounts import BackdAccount, FastpodAccount, ShoplazzaAccount
 from providers.errors import FenceClosed, ProviderError, ProviderUnavailable
-from providers.http.deadline import DeadlineTransport, deadline, fence_allows
+from providers.http.deadline import deadline, fence_allows
 from providers.http.status import decode_object, raise_for_provider_response
+from providers.http.transport import DeadlineTransport
 
 # Adapters type with these names and never import httpx: swapping httpx is one import.
 Client = httpx.Client
