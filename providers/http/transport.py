@@ -159,12 +159,10 @@ class _Reply:
     def _body(self, reader: _Reader, method: str, names: dict[bytes, bytes]) -> bytes:
         if method == "HEAD" or self.status in _NO_BODY_STATUSES:
             return b""
-        if b"transfer-encoding" in names:
+        if b"transfer-encoding" in names:  # h11's rule: chunked and nothing else
+            if names[b"transfer-encoding"].strip().lower() != b"chunked":
+                raise reader.protocol_error("the reply's Transfer-Encoding is not chunked")
             self.keep = self.keep and b"content-length" not in names  # a smuggling shape
-            codings = [c.strip().lower() for c in names[b"transfer-encoding"].split(b",")]
-            if codings[-1] != b"chunked":
-                self.keep = False
-                return reader.to_close()
             return self._chunked(reader)
         if b"content-length" in names:
             return reader.exactly(self._length(reader))

@@ -178,6 +178,7 @@ def test_every_reply_shape_reads_as_httpx_reads_it(data):
         b"NOT HTTP AT ALL\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: 2, 3\r\n\r\nab",
         b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Len",  # cut head
         b"",  # accepted and closed without a byte
     ],
@@ -285,3 +286,23 @@ def test_an_untrusted_certificate_fails_before_anything_is_sent(tls_server):
         ask(transport, tls_server.url)
     assert not transport_error(caught.value, provider="backd", mutation=True).ambiguous
     assert tls_server.requests == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 65\r\n\r\n" + b"x" * 65,
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n41\r\n"
+        + b"x" * 65
+        + b"\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * 65 * 1024,  # to the close
+    ],
+)
+def test_a_reply_past_the_body_bound_is_refused(data, monkeypatch):
+    monkeypatch.setattr("providers.http.transport.MAX_BODY_BYTES", 64)
+    with (
+        DeadlineTransport() as transport,
+        ScriptedServer(always(data, True)) as server,
+        pytest.raises(httpx.RemoteProtocolError, match="too large"),
+    ):
+        ask(transport, server.url)
