@@ -56,7 +56,7 @@ def ordercmd_env(ordercmd_env: dict[str, str]) -> dict[str, str]:
 def start_logged_worker(
     ordercmd_env: dict[str, str], tmp_path: Path
 ) -> Iterator[Callable[[], WorkerProcess]]:
-    """Start prefork workers whose logs (Celery INFO) name each task they receive and end."""
+    """Start prefork workers whose logs (Celery DEBUG) name each task they receive and end."""
     started: list[WorkerProcess] = []
 
     def start() -> WorkerProcess:
@@ -64,7 +64,7 @@ def start_logged_worker(
         worker = WorkerProcess(
             ordercmd_env, tmp_path / f"{name}.log", pool="prefork", concurrency=2, name=name
         )
-        worker.argv[worker.argv.index("--loglevel=WARNING")] = "--loglevel=INFO"
+        worker.argv[worker.argv.index("--loglevel=WARNING")] = "--loglevel=DEBUG"
         started.append(worker.start())
         return worker
 

@@ -25,7 +25,7 @@ from store.quarantine import Quarantine
 from store.records import read_record
 from tests.hostile_corpus import Case, marker, task_cases
 from tests.integration.harness import order_command, wait_for, warm_up
-from tests.integration.test_hostile_broker import INFO_WORKER, RECEIVED
+from tests.integration.test_hostile_broker import DEBUG_WORKER, RECEIVED
 from tests.integration.test_scale_out import amqp_url  # noqa: F401  (a private vhost)
 from worker.app import EXECUTE_TASK, publisher
 from worker.queues import LIVE_QUEUE
@@ -84,7 +84,7 @@ def test_hostile_messages_on_rabbitmq_are_quarantined_and_none_runs(
     order_id = sandbox.admin.create_orders("fastpod", "new_order", 1)[0]
     silent = Producer(producer.settings, store, lambda ids: None)
     victim = silent.submit(order_command("fastpod", "cancel", order_id)).command_id
-    worker = start_worker(pool="threads", concurrency=2, command=INFO_WORKER)
+    worker = start_worker(pool="threads", concurrency=2, command=DEBUG_WORKER)
     warm_up(sandbox, producer, store)
 
     cases = amqp_cases(victim)

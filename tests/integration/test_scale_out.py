@@ -119,7 +119,7 @@ def producer(settings: Settings, store: CommandStore, amqp_url: str) -> Iterator
 def start_logged_worker(
     ordercmd_env: dict[str, str], tmp_path: Path
 ) -> Iterator[Callable[[], WorkerProcess]]:
-    """Start thread-pool workers whose logs (Celery INFO) name each task received and ended."""
+    """Start thread-pool workers whose logs (Celery DEBUG) name each task received and ended."""
     started: list[WorkerProcess] = []
 
     def start() -> WorkerProcess:
@@ -127,7 +127,7 @@ def start_logged_worker(
         worker = WorkerProcess(
             ordercmd_env, tmp_path / f"{name}.log", pool="threads", concurrency=THREADS, name=name
         )
-        worker.argv[worker.argv.index("--loglevel=WARNING")] = "--loglevel=INFO"
+        worker.argv[worker.argv.index("--loglevel=WARNING")] = "--loglevel=DEBUG"
         started.append(worker.start())
         return worker
 
