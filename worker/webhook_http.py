@@ -9,15 +9,14 @@ cut (as with ``DeadlineTransport``).
 
 from __future__ import annotations
 
-import select
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from providers.http.kept import KeptConnections, Origin
 from worker.webhook_wire import (
     ConnectError,
     ConnectTimeout,
@@ -31,8 +30,6 @@ from worker.webhook_wire import (
 KEEP_IDLE_S = 4.0  # under the 5 s idle timeout many servers (Node, uvicorn) close after
 MAX_IDLE = 20  # kept connections, every origin together
 _SAFE = "!$&'()*+,/:;=?@[]~%"  # left as they are in a URL's path and query
-
-Origin = tuple[str, str, int]  # scheme, host, port
 
 
 def _connect(origin: Origin, ends: float, context: ssl.SSLContext) -> socket.socket:
@@ -64,21 +61,13 @@ def _connect(origin: Origin, ends: float, context: ssl.SSLContext) -> socket.soc
     raise error
 
 
-def _readable(sock: socket.socket) -> bool:
-    """Whether an idle connection has something to read: the receiver closed it (or garbled)."""
-    poll = select.poll()
-    poll.register(sock, select.POLLIN)
-    return bool(poll.poll(0)) or (isinstance(sock, ssl.SSLSocket) and sock.pending() > 0)
-
-
 class DeliveryClient:
     """POSTs with fixed headers, keeping connections per origin; safe to share between threads."""
 
     def __init__(self, headers: Mapping[str, str], context: ssl.SSLContext) -> None:
         self._fixed = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         self._context = context
-        self._lock = threading.Lock()
-        self._idle: list[tuple[Origin, socket.socket, float]] = []  # oldest first
+        self._kept = KeptConnections(idle_s=KEEP_IDLE_S, max_idle=MAX_IDLE)
         self._heads: dict[str, tuple[Origin, bytes]] = {}
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str], timeout_s: float) -> int:
@@ -91,7 +80,7 @@ class DeliveryClient:
         origin, head = self._head(url)
         lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         request = b"%s%scontent-length: %d\r\n\r\n%s" % (head, lines.encode(), len(body), body)
-        sock = self._checkout(origin)
+        sock = self._kept.checkout(origin)
         if sock is not None:
             try:
                 return self._exchange(origin, sock, request, ends, reused=True)
@@ -110,7 +99,7 @@ class DeliveryClient:
             sock.close()
             raise
         if keep:
-            self._checkin(origin, sock)
+            self._kept.checkin(origin, sock)
         else:
             sock.close()
         return status
@@ -136,34 +125,9 @@ class DeliveryClient:
             self._heads[url] = ((parts.scheme, host, port), (line + self._fixed).encode())
         return self._heads[url]
 
-    def _checkout(self, origin: Origin) -> socket.socket | None:
-        """A kept connection to ``origin`` the receiver has not closed, if there is one."""
-        with self._lock:
-            for i in range(len(self._idle) - 1, -1, -1):
-                kept, sock, since = self._idle[i]
-                if kept == origin:
-                    del self._idle[i]
-                    if time.monotonic() - since < KEEP_IDLE_S and not _readable(sock):
-                        return sock
-                    sock.close()
-        return None
-
-    def _checkin(self, origin: Origin, sock: socket.socket) -> None:
-        """Keep the connection; drop kept ones past their idle time or the bound."""
-        now = time.monotonic()
-        with self._lock:
-            self._idle.append((origin, sock, now))
-            while self._idle and (
-                len(self._idle) > MAX_IDLE or now - self._idle[0][2] >= KEEP_IDLE_S
-            ):
-                self._idle.pop(0)[1].close()
-
     def close(self) -> None:
         """Close every kept connection (the client stays usable)."""
-        with self._lock:
-            for _, sock, _ in self._idle:
-                sock.close()
-            self._idle.clear()
+        self._kept.close()
 
     def __enter__(self) -> DeliveryClient:
         return self

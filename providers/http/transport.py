@@ -14,23 +14,19 @@ names. DNS resolution is the one wait a socket timeout cannot cut.
 from __future__ import annotations
 
 import re
-import select
 import socket
 import ssl
-import threading
-import time
 
 import httpx
 
 from providers.http.deadline import deadline_left
+from providers.http.kept import KeptConnections, Origin
 
 KEEP_IDLE_S = 5.0  # httpx's keep-alive expiry: a kept connection idle longer is closed
 MAX_IDLE = 20  # kept connections, every origin together (httpx's max_keepalive_connections)
 MAX_HEAD_BYTES = 64 * 1024  # a reply's status line and headers
 MAX_BODY_BYTES = 16 * 1024 * 1024  # a provider's JSON is kilobytes: past this it is refused
 READ_SIZE = 64 * 1024
-
-Origin = tuple[str, str, int]  # scheme, host, port
 
 _HEAD_END = re.compile(rb"\n\r?\n")
 _LINE = re.compile(rb"\r?\n")
@@ -201,27 +197,19 @@ class _Reply:
                 raise reader.protocol_error("the reply's chunked body is cut or malformed")
 
 
-def _readable(sock: socket.socket) -> bool:
-    """Whether an idle connection has something to read: the server closed it (or garbled)."""
-    poll = select.poll()
-    poll.register(sock, select.POLLIN)
-    return bool(poll.poll(0)) or (isinstance(sock, ssl.SSLSocket) and sock.pending() > 0)
-
-
 class DeadlineTransport(httpx.BaseTransport):
     """HTTP/1.1 over kept connections; each request ends by its deadline. Thread-safe."""
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self._context = ssl_context if ssl_context is not None else httpx.create_ssl_context()
-        self._lock = threading.Lock()
-        self._idle: list[tuple[Origin, socket.socket, float]] = []  # oldest first
+        self._kept = KeptConnections(idle_s=KEEP_IDLE_S, max_idle=MAX_IDLE)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` and read its whole reply (``httpx.RequestError`` on failure)."""
         origin = _origin(request)
         timeouts = request.extensions.get("timeout", {})
         data = _serialised(request)
-        sock = self._checkout(origin)
+        sock = self._kept.checkout(origin)
         if sock is None:
             sock = self._connect(origin, timeouts.get("connect"), request)
         try:
@@ -231,7 +219,7 @@ class DeadlineTransport(httpx.BaseTransport):
             sock.close()
             raise
         if reply.keep:
-            self._checkin(origin, sock)
+            self._kept.checkin(origin, sock)
         else:
             sock.close()
         return httpx.Response(
@@ -285,34 +273,9 @@ class DeadlineTransport(httpx.BaseTransport):
         except OSError as exc:
             raise httpx.WriteError(type(exc).__name__, request=request) from None
 
-    def _checkout(self, origin: Origin) -> socket.socket | None:
-        """A kept connection to ``origin`` the server has not closed, if there is one."""
-        with self._lock:
-            for i in range(len(self._idle) - 1, -1, -1):
-                kept, sock, since = self._idle[i]
-                if kept == origin:
-                    del self._idle[i]
-                    if time.monotonic() - since < KEEP_IDLE_S and not _readable(sock):
-                        return sock
-                    sock.close()
-        return None
-
-    def _checkin(self, origin: Origin, sock: socket.socket) -> None:
-        """Keep the connection; drop kept ones past their idle time or the bound."""
-        now = time.monotonic()
-        with self._lock:
-            self._idle.append((origin, sock, now))
-            while self._idle and (
-                len(self._idle) > MAX_IDLE or now - self._idle[0][2] >= KEEP_IDLE_S
-            ):
-                self._idle.pop(0)[1].close()
-
     def close(self) -> None:
         """Close every kept connection."""
-        with self._lock:
-            for _, sock, _ in self._idle:
-                sock.close()
-            self._idle.clear()
+        self._kept.close()
 
 
 def _origin(request: httpx.Request) -> Origin:
