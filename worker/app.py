@@ -61,6 +61,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "socket_connect_timeout": try_s,
         "socket_keepalive": True,
         "health_check_interval": 30,
+        # ordercmd sends no message priorities: one list per queue, so the BRPOP a worker sends
+        # for every message names 4 keys, not 16 (kombu's default keeps 4 steps per queue)
+        "priority_steps": [0],
     }
     return {
         "broker_url": broker_url(settings),

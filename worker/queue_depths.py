@@ -19,7 +19,10 @@ from worker.queues import BULK_QUEUE, LIVE_QUEUE, RESEND_QUEUE, WEBHOOK_QUEUE
 
 QUEUE_NAMES = (LIVE_QUEUE, RESEND_QUEUE, BULK_QUEUE, WEBHOOK_QUEUE)
 PRIORITY_SEP = "\x06\x16"  # kombu's Redis channel: queue name, separator, priority step
-PRIORITY_STEPS = ("", "3", "6", "9")  # kombu's default steps; step 0 is the bare name
+# kombu's default steps (step 0 is the bare name). ordercmd's channels use step 0 alone
+# (worker.app), but a client on kombu's defaults that sets a priority writes to the others:
+# they are counted, so such messages show as waiting rather than being invisible
+PRIORITY_STEPS = ("", "3", "6", "9")
 UNACKED = "unacked"  # kombu's Redis channel: delivered, not yet acked (all queues)
 TIMEOUT_S = 1.0  # a broker apart from the store answers within this or is reported unreachable
 
