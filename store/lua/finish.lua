@@ -6,17 +6,21 @@
 --       11 outcome stream max length
 -- Returns {'ok', next command of the lane or '', attempts recorded, ms since admission, now} (the
 -- caller counts the outcome: store/tally.py) or {'fenced', state}.
-local f = redis.call('HMGET', KEYS[1], 'state', 'token', 'created_ms')
+-- the record is read once: its indexes and the outcome event come from these fields
+local f = redis.call('HMGET', KEYS[1], 'state', 'token', 'created_ms', 'envelope', 'waiting_for')
 if f[1] ~= 'running' or f[2] ~= ARGV[2] then return {'fenced', f[1] or ''} end
 local now = now_ms()
 local created = tonumber(f[3])
-index_state(KEYS[1], ARGV[1], ARGV[3], ARGV[3] ~= 'dead' and ARGV[7])
+local e = cjson.decode(f[4])
+move_index(ARGV[1], f[3], f[1], f[5], ARGV[3])
+if ARGV[3] ~= 'dead' then queue_unindex(ARGV[1], ARGV[3], e['command'], ARGV[7]) end
 redis.call('HSET', KEYS[1], 'state', ARGV[3], 'updated_ms', now, 'deliveries', 0,
   'last_message', ARGV[6], 'finished_ms', now)
 redis.call('HDEL', KEYS[1], 'token', 'lease_until', 'next_ms')
 -- RPUSH answers the list's length: LLEN only when no attempt is recorded
 local recorded
 if ARGV[4] ~= '' then recorded = redis.call('RPUSH', KEYS[2], ARGV[4]) end
+recorded = recorded or redis.call('LLEN', KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
 if ARGV[3] == 'dead' then
   redis.call('HSET', KEYS[1], 'dead_reason', ARGV[5])
@@ -27,7 +31,7 @@ else
   redis.call('EXPIRE', KEYS[1], ARGV[7])
   redis.call('EXPIRE', KEYS[2], ARGV[7])
 end
-emit_outcome(KEYS[9], ARGV[11], KEYS[1], ARGV[1], ARGV[3], ARGV[5])
+add_outcome(KEYS[9], ARGV[11], ARGV[1], ARGV[3], ARGV[5], e, ARGV[3], ARGV[6], recorded)
 local nxt = release_lane(KEYS[4], ARGV[1], ARGV[9], KEYS[5], now, tonumber(ARGV[8]),
   tonumber(ARGV[10]))
-return {'ok', nxt, recorded or redis.call('LLEN', KEYS[2]), now - created, now}
+return {'ok', nxt, recorded, now - created, now}

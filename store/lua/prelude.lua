@@ -73,17 +73,20 @@ local function move_index(id, score, from, from_for, to, to_for)
   end
 end
 
+-- Have trim drop command `id`'s index entries (it will be in `state`, its command `c`) when
+-- its record expires, `expire_s` from now.
+local function queue_unindex(id, state, c, expire_s)
+  local entry = table.concat({id, state, c['provider'], c['account'], c['kind']}, ' ')
+  redis.call('ZADD', UNINDEX_QUEUE, now_ms() + tonumber(expire_s) * 1000, entry)
+end
+
 -- Move a command to the index of `state` (waiting: for `waiting_for`, 'lane' unless given);
 -- call it before the record changes, and write 'waiting_for' with a waiting state. With
 -- `expire_s` the record expires then, and trim drops its index entries at that time (trim.lua).
 local function index_state(cmd_key, id, state, expire_s, waiting_for)
   local f = redis.call('HMGET', cmd_key, 'state', 'created_ms', 'envelope', 'waiting_for')
   move_index(id, f[2], f[1], f[4], state, waiting_for)
-  if expire_s then
-    local c = cjson.decode(f[3])['command']
-    local entry = table.concat({id, state, c['provider'], c['account'], c['kind']}, ' ')
-    redis.call('ZADD', UNINDEX_QUEUE, now_ms() + tonumber(expire_s) * 1000, entry)
-  end
+  if expire_s then queue_unindex(id, state, cjson.decode(f[3])['command'], expire_s) end
 end
 
 -- Drop a command from every index it is in (its record is about to be deleted).
@@ -154,22 +157,27 @@ local function count_minute(field)
   count_in(MINUTE_PREFIX .. math.floor(now_ms() / 60000), field, MINUTE_TTL_S)
 end
 
--- Append one event to the outcome stream for the command in `cmd_key`, after its record changed
--- in this same script (so the event is never lost nor doubled relative to the state). One XADD,
--- trimmed to about `maxlen` entries; the body carries no credential (the envelope names the
--- account, never its secrets). `reason` is the dead reason (for a replay: the one it had).
-local function emit_outcome(stream, maxlen, cmd_key, id, event, reason)
-  local f = redis.call('HMGET', cmd_key, 'envelope', 'state', 'last_message')
-  local e = cjson.decode(f[1])
+-- Append one event to the outcome stream: command `id`, its decoded envelope `e`, now in `state`
+-- with `message` and `attempts` recorded, after its record changed in this same script (so the
+-- event is never lost nor doubled relative to the state). One XADD, trimmed to about `maxlen`
+-- entries; the body carries no credential (the envelope names the account, never its
+-- secrets). `reason` is the dead reason (for a replay: the one it had).
+local function add_outcome(stream, maxlen, id, event, reason, e, state, message, attempts)
   local c = e['command']
   local producer = e['producer']
   if type(producer) ~= 'string' then producer = '' end
   redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'event', event, 'id', id,
     'producer', producer,
     'key', e['idempotency_key'], 'provider', c['provider'], 'account', c['account'],
-    'order_id', c['order_id'], 'kind', c['kind'], 'state', f[2], 'reason', reason or '',
-    'attempts', redis.call('LLEN', cmd_key .. ':attempts'), 'message', f[3] or '',
-    'at_ms', now_ms())
+    'order_id', c['order_id'], 'kind', c['kind'], 'state', state, 'reason', reason or '',
+    'attempts', attempts, 'message', message or '', 'at_ms', now_ms())
+end
+
+-- `add_outcome` for the command in `cmd_key`, reading what the event says from its record.
+local function emit_outcome(stream, maxlen, cmd_key, id, event, reason)
+  local f = redis.call('HMGET', cmd_key, 'envelope', 'state', 'last_message')
+  add_outcome(stream, maxlen, id, event, reason, cjson.decode(f[1]), f[2], f[3],
+    redis.call('LLEN', cmd_key .. ':attempts'))
 end
 
 -- Take dead letter `id` out of the dead-letter sets (KEYS[2..4]) and put it at the tail of its
