@@ -35,15 +35,15 @@ local function zadd(key, score, member)
 end
 
 local function admit_one(k, a, seq)
-  local existing = redis.call('GET', KEYS[k])
-  if existing then
+  local id = ARGV[a]
+  -- one call for a new key (the common case): set unless present; a key seen before is read
+  if not redis.call('SET', KEYS[k], id .. ' ' .. ARGV[a + 2], 'NX', 'EX', retention_s) then
+    local existing = redis.call('GET', KEYS[k])
     local sep = string.find(existing, ' ', 1, true)
     local status = 'conflict'
     if string.sub(existing, sep + 1) == ARGV[a + 2] then status = 'existing' end
     return status .. ' ' .. string.sub(existing, 1, sep - 1)
   end
-  local id = ARGV[a]
-  redis.call('SET', KEYS[k], id .. ' ' .. ARGV[a + 2], 'EX', retention_s)
   local head = redis.call('RPUSH', KEYS[k + 2], id) == 1 -- the lane was empty
   local bulk_head = head and is_bulk_id(id)
   -- behind its lane it waits; a head is queued, a bulk head waits in its account's backlog
