@@ -19,8 +19,11 @@ redis.call('HSET', KEYS[1], 'state', ARGV[3], 'updated_ms', now, 'deliveries', 0
 redis.call('HDEL', KEYS[1], 'token', 'lease_until', 'next_ms')
 -- RPUSH answers the list's length: LLEN only when no attempt is recorded
 local recorded
-if ARGV[4] ~= '' then recorded = redis.call('RPUSH', KEYS[2], ARGV[4]) end
-recorded = recorded or redis.call('LLEN', KEYS[2])
+if ARGV[4] ~= '' then
+  recorded = redis.call('RPUSH', KEYS[2], ARGV[4])
+else
+  recorded = redis.call('LLEN', KEYS[2])
+end
 redis.call('ZREM', KEYS[3], ARGV[1])
 if ARGV[3] == 'dead' then
   redis.call('HSET', KEYS[1], 'dead_reason', ARGV[5])

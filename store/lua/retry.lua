@@ -8,11 +8,11 @@
 -- A retry after a recorded attempt is an outcome event (retry_scheduled); one that records no
 -- attempt (a wait that spends nothing) is not.
 -- the record is read once: its index and the outcome event come from these fields
-local f = redis.call('HMGET', KEYS[1], 'state', 'token', 'created_ms', 'waiting_for', 'envelope')
+local f = redis.call('HMGET', KEYS[1], 'state', 'token', 'created_ms', 'envelope', 'waiting_for')
 if f[1] ~= 'running' or f[2] ~= ARGV[2] then return {'fenced', f[1] or ''} end
 local now = now_ms()
 local due = now + tonumber(ARGV[4])
-move_index(ARGV[1], f[3], f[1], f[4], 'retrying')
+move_index(ARGV[1], f[3], f[1], f[5], 'retrying')
 redis.call('HSET', KEYS[1], 'state', 'retrying', 'next_ms', due, 'deliveries', 0,
   'reconcile', ARGV[6], 'last_message', ARGV[7], 'updated_ms', now)
 redis.call('HDEL', KEYS[1], 'token', 'lease_until')
@@ -23,7 +23,7 @@ if ARGV[8] ~= '' then redis.call('HSETNX', KEYS[1], 'fingerprint', ARGV[8]) end
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[4], due, ARGV[1])
 if recorded then
-  add_outcome(KEYS[5], ARGV[9], ARGV[1], 'retry_scheduled', nil, cjson.decode(f[5]), 'retrying',
+  add_outcome(KEYS[5], ARGV[9], ARGV[1], 'retry_scheduled', nil, cjson.decode(f[4]), 'retrying',
     ARGV[7], recorded)
 end
 return {'ok', tostring(due)}
