@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +10,8 @@ import redis
 import structlog
 
 from config.settings import Settings
-from producer.validation import check_account, derived_fingerprint, to_command, to_envelope
+from producer.prepared_batch import PreparedBatch
+from producer.validation import check_account, to_command, to_envelope
 from providers.errors import IdempotencyConflict, InvalidSubmission, StoreUnavailable
 from schemas import AnyCommand, CommandEnvelope, CommandRecord
 from store.admission import Prepared
@@ -98,25 +99,32 @@ class Producer:
     def submit_many(
         self, commands: Iterable[CommandInput], *, source: str = "api"
     ) -> list[Submission]:
-        """Validate every command first, then admit them all in one round trip.
+        """Validate every command first, then admit them all.
 
         Live commands get their message at once; with a ``bulk:<batch>`` source they go to the
-        outbox, and the next scheduler tick of any worker sends them.
+        outbox, and the next scheduler tick of any worker sends them. The commands are admitted
+        in chunks, each serialised while Redis admits the one before (see ``PreparedBatch``).
 
         Raises:
             InvalidSubmission: an input is refused (its index leads each field); nothing was
                 admitted.
         """
-        items = []
+        models: list[AnyCommand] = []
+        first: CommandEnvelope | None = None
         for index, command in enumerate(commands):
             try:
-                envelope = self.envelope(command, source=source)
+                model = to_command(command)
+                check_account(model, self.settings)
+                if first is None:  # checks what every envelope shares: the source, the producer
+                    first = self.envelope(model, source=source)
             except InvalidSubmission as exc:
                 raise InvalidSubmission(
                     [(f"[{index}].{field}", reason) for field, reason in exc.problems]
                 ) from None
-            items.append(Prepared.of(envelope, fingerprint=derived_fingerprint(envelope)))
-        return self.admit_prepared(items)
+            models.append(model)
+        if first is None:
+            return []
+        return self.admit_prepared(PreparedBatch(first, models))
 
     def admit(self, envelopes: list[CommandEnvelope]) -> list[Submission]:
         """Admit validated envelopes; send a message for each live one that heads its lane.
@@ -126,7 +134,7 @@ class Producer:
         """
         return self.admit_prepared([Prepared.of(envelope) for envelope in envelopes])
 
-    def admit_prepared(self, items: list[Prepared]) -> list[Submission]:
+    def admit_prepared(self, items: Sequence[Prepared]) -> list[Submission]:
         """``admit`` for envelopes already serialised (a bulk file's spooled rows).
 
         Raises:
@@ -162,7 +170,7 @@ class Producer:
             return None
         return read_record(self.store.client, command_id)
 
-    def _admissions(self, items: list[Prepared]) -> list[Admission]:
+    def _admissions(self, items: Sequence[Prepared]) -> list[Admission]:
         """The store's admissions of ``items``, or `StoreUnavailable` saying what may be in it."""
         try:
             self.store.client.ping()  # nothing is written yet: a failure here admitted nothing
@@ -174,7 +182,7 @@ class Producer:
             raise self._unavailable(exc, items, may_have_been_admitted=True) from None
 
     def _unavailable(
-        self, exc: redis.RedisError, items: list[Prepared], *, may_have_been_admitted: bool
+        self, exc: redis.RedisError, items: Sequence[Prepared], *, may_have_been_admitted: bool
     ) -> StoreUnavailable:
         if len(items) == 1:
             what, was = f"the command (key {items[0].idempotency_key!r})", "was"
