@@ -53,7 +53,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy schemas providers config redisconn store runs worker tasks producer cli web sandbox
+	$(BIN)/mypy schemas providers config redisconn store runs worker tasks producer cli web sandbox bench
 
 check: lint typecheck test
 

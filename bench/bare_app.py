@@ -29,7 +29,7 @@ ACCOUNT = "acme"  # the Backd account of bench/stage.py
 def bare_config() -> dict[str, Any]:
     """The Celery settings of ordercmd, with the baseline's own queue."""
     config = celery_config(get_settings())
-    config |= {"task_default_queue": QUEUE, "task_queues": [Queue(QUEUE)]}
+    config |= {"task_default_queue": QUEUE, "task_queues": [Queue(QUEUE)]}  # type: ignore[no-untyped-call]
     return config
 
 

@@ -130,7 +130,7 @@ def main() -> None:
         write_file(path, args.rows)
         size_mb = path.stat().st_size / 1e6
         print(f"{args.rows:,} rows, {size_mb:.1f} MB, Redis {url}")
-        settings = Settings(redis_url=url, accounts=ACCOUNTS)  # type: ignore[arg-type]
+        settings = Settings(redis_url=url, accounts=ACCOUNTS)
         store = build_store(settings)
         celery_app = Celery("bench", broker=url, set_as_current=False)
         publish = publisher(celery_app)

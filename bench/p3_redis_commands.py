@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
+from typing import cast
 
 from bench.redis_stats import delta, lua_commands, snapshot, split_lua
 from bench.report import header, table, verdict
@@ -124,9 +125,10 @@ def main() -> None:
     ours = [r for r in rows if str(r[0]).startswith("ordercmd")]
     bare = [r for r in rows if str(r[0]).startswith("bare")]
     for o, b in zip(ours, bare, strict=False):
+        mine, theirs = cast(float, o[1]), cast(float, b[1])  # "all" is always a count
         print(
-            f"{o[0]}: {o[1]:.1f} commands, {o[1] / b[1]:.2f}x the bare task's {b[1]:.1f}; "
-            f"{verdict(o[1] <= TARGET)} (store only {o[3]:.1f})"
+            f"{o[0]}: {mine:.1f} commands, {mine / theirs:.2f}x the bare task's {theirs:.1f}; "
+            f"{verdict(mine <= TARGET)} (store only {o[3]:.1f})"
         )
 
 

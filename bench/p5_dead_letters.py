@@ -102,7 +102,7 @@ def fill(client: redis.Redis, start: int, stop: int) -> None:
     script = client.register_script(FILL)
     pipe = client.pipeline(transaction=False)
     for first in range(start, stop, BATCH):
-        args = [first, min(stop, first + BATCH), T0_MS, attempt, keys.PREFIX + ":"]
+        args: list[str | int] = [first, min(stop, first + BATCH), T0_MS, attempt, keys.PREFIX + ":"]
         args += [envelopes[p] for p in PROVIDERS] + [json.dumps(REASONS)]
         script(args=args, client=pipe)
     pipe.execute()
