@@ -135,7 +135,7 @@ class Producer:
         return self.admit_prepared([Prepared.of(envelope) for envelope in envelopes])
 
     def admit_prepared(self, items: Sequence[Prepared]) -> list[Submission]:
-        """``admit`` for envelopes already serialised (a bulk file's spooled rows).
+        """``admit`` for envelopes already serialised (a bulk file's spooled rows, a batch).
 
         Raises:
             StoreUnavailable: the store did not answer in time; ``may_have_been_admitted``

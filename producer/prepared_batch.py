@@ -21,7 +21,7 @@ class PreparedBatch(Sequence[Prepared]):
     Building an item cannot fail, so an admission is never cut short half-way by bad input: every
     envelope shares ``first``'s source, batch and producer (validated when ``first`` was built),
     its key is derived from its content (valid by construction) and its command is a validated
-    model. That is why the envelopes after ``first`` are constructed without validating again.
+    model. That is why the envelopes after ``first`` are copies of it, not validated again.
     """
 
     def __init__(self, first: CommandEnvelope, commands: Sequence[AnyCommand]) -> None:
@@ -52,13 +52,12 @@ class PreparedBatch(Sequence[Prepared]):
         first = self._first
         for command in self._commands[len(self._built) : stop]:
             envelope = first
-            if self._built:
-                envelope = CommandEnvelope.model_construct(
-                    command=command,
-                    idempotency_key=derived_key(command),
-                    submitted_at=utcnow(),
-                    source=first.source,
-                    batch_id=first.batch_id,
-                    producer=first.producer,
+            if self._built:  # first's copy: every field it shares with first is carried over
+                envelope = first.model_copy(
+                    update={
+                        "command": command,
+                        "idempotency_key": derived_key(command),
+                        "submitted_at": utcnow(),
+                    }
                 )
             self._built.append(Prepared.of(envelope, fingerprint=derived_fingerprint(envelope)))
