@@ -20,6 +20,7 @@ from store.claims import LeaseLost as LeaseLost
 from store.claims import OtherAccount as OtherAccount
 from store.claims import Parked as Parked
 from store.claims import claimed, worker_name
+from store.delivery_ack import DeliveryAck
 from store.flow import FlowGate
 from store.limits import StoreLimits as StoreLimits  # re-exported: the store's API
 from store.scripts import Scripts
@@ -142,8 +143,11 @@ class CommandStore:
         *,
         reason: DeadReason | None = None,
         message: str = "",
+        ack: DeliveryAck | None = None,
     ) -> str | None:
-        """End a claimed command and release its lane.
+        """End a claimed command and release its lane; with ``ack``, ack its broker delivery too.
+
+        The ack is part of the same atomic write as the outcome: both happen or neither.
 
         Returns:
             The id of the lane's next command, now queued and needing a message, if any.
@@ -163,6 +167,7 @@ class CommandStore:
                 keys.dead_letters_by("reason", str(reason or "")),
                 keys.dead_letters_by("provider", envelope.command.provider),
                 keys.outcomes(),
+                *((ack.hash_key, ack.index_key) if ack else ()),
             ],
             args=[
                 claim.command_id,
@@ -176,6 +181,7 @@ class CommandStore:
                 keys.command(""),
                 self.limits.bulk_guard,
                 self.limits.outcomes_max_len,
+                *((ack.tag,) if ack else ()),
             ],
         )
         if reply[0] == "fenced":

@@ -28,6 +28,7 @@ from store.deadletters import DeadLetters
 from store.dispatching import Publish
 from store.flow import FlowControl
 from worker.broker_consumer import GuardedConsumer
+from worker.folded_acks import FOLDED_ACKS
 from worker.logs import configure_logging
 from worker.presence import Presence
 from worker.quarantining import message_screen
@@ -184,6 +185,7 @@ def get_runtime() -> Runtime:
                 publish=publish,
                 provider_factory=account_providers(settings),
                 flow=FlowControl(store.client, settings.breaker),
+                acks=FOLDED_ACKS if broker_url(settings) == store_url(settings) else None,
             )
         return _runtimes[pid]
 

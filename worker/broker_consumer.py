@@ -19,6 +19,7 @@ from kombu.message import Message
 from vine import promise  # type: ignore[import-untyped]
 
 from schemas.quarantine import QuarantineReason
+from worker.folded_acks import DELIVERY_TAG_HEADER
 from worker.message_screen import Hostile, check_task
 from worker.quarantining import LOG_ONLY, MessageScreen
 
@@ -68,6 +69,8 @@ class GuardedConsumer(Consumer):  # type: ignore[misc]
                 )
             except Hostile as hostile:
                 return self.quarantine(hostile, message)
+            if isinstance(message.headers, dict):  # the tag kombu acks, whatever it said
+                message.headers[DELIVERY_TAG_HEADER] = message.delivery_tag
             try:
                 return handle(message)
             except self.connection_errors:

@@ -56,8 +56,10 @@ log = structlog.get_logger("ordercmd.worker")
 OUTAGE_ERRORS = frozenset({"ProviderUnavailable"})
 
 
-def execute(command_id: str, runtime: Runtime) -> str:
+def execute(command_id: str, runtime: Runtime, *, delivery_tag: object = None) -> str:
     """Execute one delivery of ``command_id`` and record its outcome.
+
+    ``delivery_tag``: the broker's, acked with the outcome when it can be (`worker.folded_acks`).
 
     Returns:
         The state the command is left in, or why the delivery had nothing to do.
@@ -84,7 +86,9 @@ def execute(command_id: str, runtime: Runtime) -> str:
         duration_ms=round((time.monotonic() - started) * 1000),
     )
     try:
-        _record(claim, decision, attempt if decision.record_attempt else None, runtime)
+        _record(
+            claim, decision, attempt if decision.record_attempt else None, runtime, delivery_tag
+        )
     except LeaseLost as exc:
         log.warning("outcome not recorded", command_id=command_id, why=str(exc))
         return "lease_lost"
@@ -133,7 +137,13 @@ def _gate_for(account_name: str, runtime: Runtime) -> FlowGate | None:
     return runtime.flow.gate(account_name, account)
 
 
-def _record(claim: Claim, decision: Decision, attempt: Attempt | None, runtime: Runtime) -> None:
+def _record(
+    claim: Claim,
+    decision: Decision,
+    attempt: Attempt | None,
+    runtime: Runtime,
+    delivery_tag: object,
+) -> None:
     store = runtime.store
     if decision.state is CommandState.RETRYING:
         store.retry(
@@ -145,9 +155,13 @@ def _record(claim: Claim, decision: Decision, attempt: Attempt | None, runtime: 
             message=decision.message,
         )
         return
+    acks = runtime.acks
+    ack = acks.ack_for(delivery_tag) if acks is not None else None
     next_id = store.finish(
-        claim, decision.state, attempt, reason=decision.reason, message=decision.message
+        claim, decision.state, attempt, reason=decision.reason, message=decision.message, ack=ack
     )
+    if acks is not None and ack is not None:
+        acks.acked(ack.tag)
     if next_id:
         send_or_defer(store, runtime.publish, [next_id])
 

@@ -5,7 +5,8 @@ body in the consumer loop; what raises there (an envelope that is not JSON, a JS
 unknown ``body_encoding``) stops the worker with "Unrecoverable error", and the message is
 already off the list. This channel reads the popped bytes through
 `worker.message_screen.parse_envelope` and a trial decoding first, and quarantines instead.
-``_brpop_read`` and ``_get`` repeat kombu 5.7's code but for that one step.
+``_brpop_read`` and ``_get`` repeat kombu 5.7's code but for that one step. Its QoS skips the
+ack's round trip for a delivery already acked with its outcome (`worker.folded_acks`).
 """
 
 from __future__ import annotations
@@ -15,16 +16,41 @@ from typing import Any
 
 from kombu.exceptions import KombuError
 from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
 from kombu.transport.virtual import Empty
 from kombu.utils.encoding import bytes_to_str
 
 from schemas.quarantine import QuarantineReason
+from worker.folded_acks import FOLDED_ACKS
 from worker.message_screen import Hostile, check_envelope, parse_envelope
 from worker.quarantining import LOG_ONLY, MessageScreen
 
 
+class FoldingQoS(kombu_redis.QoS):
+    """kombu's ack emulation, but a delivery acked with its outcome costs no round trip."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+        prefix = self.channel.global_keyprefix or ""
+        FOLDED_ACKS.consume_on(prefix + self.unacked_key, prefix + self.unacked_index_key)
+
+    def ack(self, delivery_tag: Any) -> None:
+        """Ack ``delivery_tag``: in Redis, unless ``finish`` already removed its entries."""
+        if FOLDED_ACKS.take(delivery_tag):
+            virtual.QoS.ack(self, delivery_tag)  # type: ignore[no-untyped-call]
+        else:
+            super().ack(delivery_tag)  # type: ignore[no-untyped-call]
+
+    def reject(self, delivery_tag: Any, requeue: bool = False) -> None:
+        """Reject ``delivery_tag``; one acked with its outcome has nothing left to restore."""
+        FOLDED_ACKS.take(delivery_tag)
+        super().reject(delivery_tag, requeue=requeue)  # type: ignore[no-untyped-call]
+
+
 class GuardedChannel(kombu_redis.Channel):
     """A Redis channel that quarantines what it cannot decode instead of raising."""
+
+    QoS = FoldingQoS
 
     from_transport_options = (  # type: ignore[assignment]
         *kombu_redis.Channel.from_transport_options,

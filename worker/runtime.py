@@ -12,6 +12,7 @@ from providers import OrderProvider, build_client, build_provider
 from store.command_store import CommandStore
 from store.dispatching import Publish
 from store.flow import FlowControl
+from worker.folded_acks import FoldedAcks
 
 ProviderFactory = Callable[[str], OrderProvider]
 
@@ -26,6 +27,7 @@ class Runtime:
     provider_factory: ProviderFactory
     flow: FlowControl  # shared rate limits and circuit breakers
     rng: random.Random = field(default_factory=random.Random)
+    acks: FoldedAcks | None = None  # when the broker is the store's Redis
     _providers: dict[str, OrderProvider] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -10,9 +10,12 @@ from schemas import CommandState, DeadReason
 from store import keys
 from store.command_store import Admitted, Claim, CommandStore, LeaseLost, Spend, StoreLimits
 from store.deadletters import DeadLetterFilter, DeadLetters
+from store.delivery_ack import DeliveryAck
 from store.records import read_record
 from tests.factories import make_envelope
 from worker.queues import BULK_QUEUE, LIVE_QUEUE, queue_for
+
+UNACKED = ("unacked", "unacked_index")
 
 
 def claimed(store: CommandStore, command_id: str) -> Claim:
@@ -75,6 +78,25 @@ def test_a_duplicate_delivery_of_a_running_command_is_a_no_op(store):
 def test_a_finished_command_is_never_claimed_again(store):
     admission = store.admit(make_envelope())
     store.finish(claimed(store, admission.command_id), CommandState.SUCCEEDED, None)
+    assert store.claim(admission.command_id) == "finished"
+
+
+def test_finish_acks_the_broker_delivery_in_the_same_write(store):
+    admission = store.admit(make_envelope())
+    other = store.admit(make_envelope("other", order_id="BO-000002"))
+    for tag in ("tag-1", "tag-2"):  # kombu's Redis ack emulation: a hash field, an index member
+        store.client.hset("unacked", tag, "[message]")
+        store.client.zadd("unacked_index", {tag: 1.0})
+    claim = claimed(store, admission.command_id)
+    lost = claimed(store, other.command_id)
+    store.client.hset(keys.command(other.command_id), "token", "someone else's")
+
+    with pytest.raises(LeaseLost):  # no outcome recorded: the delivery stays unacked
+        store.finish(lost, CommandState.SUCCEEDED, None, ack=DeliveryAck(*UNACKED, "tag-2"))
+    store.finish(claim, CommandState.SUCCEEDED, None, ack=DeliveryAck(*UNACKED, "tag-1"))
+
+    assert store.client.hkeys("unacked") == ["tag-2"]
+    assert store.client.zrange("unacked_index", 0, -1) == ["tag-2"]
     assert store.claim(admission.command_id) == "finished"
 
 
