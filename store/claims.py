@@ -53,8 +53,19 @@ class LeaseLost(Exception):
 
 
 def worker_name() -> str:
-    """Who claims, as status shows it: this host and process, ``host:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Who claims, as status shows it: this host and process, ``host:pid``.
+
+    Asked once per process: ``gethostname`` is a system call that lets go of the GIL, and a
+    claim would otherwise make it for every command.
+    """
+    pid = os.getpid()
+    name = _worker_names.get(pid)
+    if name is None:
+        name = _worker_names[pid] = f"{socket.gethostname()}:{pid}"
+    return name
+
+
+_worker_names: dict[int, str] = {}  # by pid: a forked child names itself
 
 
 def claimed(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import random
 import time
 from collections.abc import Sequence
 from enum import StrEnum
@@ -107,7 +107,9 @@ class CommandStore:
             account's (nothing changed); or why there is nothing to do: ``finished``, ``busy``
             (another delivery holds a live lease), ``not_head``, ``not_due`` or ``missing``.
         """
-        token = secrets.token_hex(16)
+        # fences this delivery from any other: unique, not secret (whoever reads Redis sees it);
+        # random's generator (seeded from os.urandom, again after a fork) needs no system call
+        token = f"{random.getrandbits(128):032x}"
         sent = time.monotonic()
         flow_keys: tuple[str, ...] = ()
         flow_args: list[str | int] = []
