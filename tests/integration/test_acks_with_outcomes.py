@@ -65,6 +65,29 @@ def test_a_delivery_acked_with_its_outcome_costs_the_channel_no_round_trip(redis
         assert redis_client.zcard("unacked_index") == 0
 
 
+def test_a_delivery_is_recorded_as_kombu_records_it_and_restored_unacked(redis_url, redis_client):
+    screen = MessageScreen(frozenset({EXECUTE_TASK}), 64 * 1024, lambda entry: None)
+    options = {"ordercmd_screen": screen}
+    sent = envelope("c1", call(["c1"]), task_id="c1")
+    redis_client.lpush("q1", json.dumps(sent))
+    redis_client.config_resetstat()
+    with Connection(redis_url, transport=GuardedTransport, transport_options=options) as conn:
+        channel = conn.default_channel
+        message = channel.basic_get("q1")
+        tag = message.delivery_tag
+        assert calls(redis_client, "exec") == 0  # one script call, not kombu's MULTI/EXEC
+        routing = message.delivery_info["exchange"], message.delivery_info["routing_key"]
+        assert json.loads(redis_client.hget("unacked", tag)) == [sent, *routing]
+        assert redis_client.zscore("unacked_index", tag) is not None
+
+        channel.qos.restore_unacked()  # what kombu does for a delivery left unacked
+
+    assert redis_client.hlen("unacked") == 0
+    [restored] = [json.loads(m) for m in redis_client.lrange(routing[1], 0, -1)]
+    assert restored["body"] == sent["body"]  # back on its routing key's queue, as it was sent
+    assert restored["headers"] == sent["headers"] | {"redelivered": True}
+
+
 @contextmanager
 def unacked_removals(redis_url: str) -> Iterator[list[tuple[str, str]]]:
     """Each delivery removed from kombu's unacked index meanwhile: by ``lua`` or a client."""
