@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from base64 import b64encode
 from collections.abc import Callable
@@ -161,11 +162,39 @@ def request_for(
         return client.build_request(method, url, json=json_body, headers=headers)
     return httpx.Request(
         method,
-        str(client.base_url).rstrip("/") + url,
+        _url_under(client.base_url, url),
         headers=[*client.headers.multi_items(), *(headers or {}).items()],
         json=json_body,
         extensions={"timeout": client.timeout.as_dict()},
     )
+
+
+def _url_under(base: httpx.URL, path: str) -> httpx.URL | str:
+    """``path`` under ``base``: already parsed when the path is plain, else the text to parse.
+
+    A plain path (unreserved characters and upper-case percent escapes, no segment starting
+    with a dot) is what httpx's parser would leave as it is, so it is put into ``base``'s
+    parsed form directly (about 10 us a request); anything else is parsed by httpx.
+    """
+    parsed = getattr(base, "_uri_reference", None)  # httpx's parsed form of a URL
+    if (
+        isinstance(parsed, tuple)
+        and hasattr(parsed, "_replace")
+        and parsed.query is None  # type: ignore[attr-defined]
+        and parsed.fragment is None  # type: ignore[attr-defined]
+        and _PLAIN_PATH.fullmatch(path)
+    ):
+        joined = parsed._replace(path=parsed.path.rstrip("/") + path)  # type: ignore[attr-defined]
+        url = httpx.URL.__new__(httpx.URL)
+        url._uri_reference = joined
+        return url
+    return str(base).rstrip("/") + path
+
+
+# segments of unreserved characters and percent escapes, none "." or ".." (nor any dot start)
+_PLAIN_PATH = re.compile(
+    r"(?:/(?:(?:[A-Za-z0-9_~-]|%[0-9A-F]{2})(?:[A-Za-z0-9._~-]|%[0-9A-F]{2})*)?)+"
+)
 
 
 def send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
