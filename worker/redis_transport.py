@@ -16,6 +16,7 @@ import json
 from time import time
 from typing import Any
 
+import redis
 from kombu.exceptions import KombuError
 from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
@@ -46,8 +47,10 @@ class FoldingQoS(kombu_redis.QoS):
         prefix = self.channel.global_keyprefix or ""
         self._unacked_keys = [prefix + self.unacked_index_key, prefix + self.unacked_key]
         FOLDED_ACKS.consume_on(*reversed(self._unacked_keys))
-        # one client for every delivery (kombu builds a client and a MULTI pipeline for each)
-        self._record_unacked = self.channel._create_client().register_script(RECORD_UNACKED)
+        # one client for every delivery (kombu builds a client and a MULTI pipeline for each);
+        # a plain one on the channel's pool: the keys above carry the prefix already
+        client = redis.Redis(connection_pool=self.channel.pool)
+        self._record_unacked = client.register_script(RECORD_UNACKED)
 
     def append(self, message: Any, delivery_tag: Any) -> None:
         """Keep ``message`` as delivered, not acked: what kombu writes, in one script call."""

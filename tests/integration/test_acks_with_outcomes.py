@@ -88,6 +88,22 @@ def test_a_delivery_is_recorded_as_kombu_records_it_and_restored_unacked(redis_u
     assert restored["headers"] == sent["headers"] | {"redelivered": True}
 
 
+def test_a_key_prefix_of_the_broker_is_kept_by_the_record_and_the_fold(redis_url, redis_client):
+    screen = MessageScreen(frozenset({EXECUTE_TASK}), 64 * 1024, lambda entry: None)
+    options = {"ordercmd_screen": screen, "global_keyprefix": "pfx:"}
+    redis_client.lpush("pfx:q1", json.dumps(envelope("c1", call(["c1"]), task_id="c1")))
+    with Connection(redis_url, transport=GuardedTransport, transport_options=options) as conn:
+        message = conn.default_channel.basic_get("q1")
+        tag = message.delivery_tag
+        assert redis_client.hkeys("pfx:unacked") == [tag]
+        assert redis_client.zrange("pfx:unacked_index", 0, -1) == [tag]
+        ack = FOLDED_ACKS.ack_for(tag)
+        assert ack is not None
+        assert (ack.hash_key, ack.index_key) == ("pfx:unacked", "pfx:unacked_index")
+        message.ack()  # not acked with an outcome: kombu's own ack, prefixed by kombu
+    assert redis_client.hlen("pfx:unacked") == 0
+
+
 @contextmanager
 def unacked_removals(redis_url: str) -> Iterator[list[tuple[str, str]]]:
     """Each delivery removed from kombu's unacked index meanwhile: by ``lua`` or a client."""
