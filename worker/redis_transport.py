@@ -45,8 +45,9 @@ class FoldingQoS(kombu_redis.QoS):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
         prefix = self.channel.global_keyprefix or ""
-        self._unacked_keys = [prefix + self.unacked_index_key, prefix + self.unacked_key]
-        FOLDED_ACKS.consume_on(*reversed(self._unacked_keys))
+        hash_key, index_key = prefix + self.unacked_key, prefix + self.unacked_index_key
+        self._unacked_keys = [index_key, hash_key]  # RECORD_UNACKED's KEYS
+        FOLDED_ACKS.consume_on(hash_key, index_key)
         # one client for every delivery (kombu builds a client and a MULTI pipeline for each);
         # a plain one on the channel's pool: the keys above carry the prefix already
         client = redis.Redis(connection_pool=self.channel.pool)

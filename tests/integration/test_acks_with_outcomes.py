@@ -34,12 +34,17 @@ def calls(client, command: str) -> int:
     return int(client.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0))
 
 
+def guarded(redis_url: str, **options: object) -> Connection:
+    """A kombu connection on ordercmd's Redis transport, as a worker's consumer has one."""
+    screen = MessageScreen(frozenset({EXECUTE_TASK}), 64 * 1024, lambda entry: None)
+    options |= {"ordercmd_screen": screen}
+    return Connection(redis_url, transport=GuardedTransport, transport_options=options)
+
+
 def test_a_delivery_acked_with_its_outcome_costs_the_channel_no_round_trip(redis_url, redis_client):
     limits = StoreLimits(retention_s=3600, guard_ms=60_000, lease_ms=30_000)
     store = CommandStore(redis_client, limits)
-    screen = MessageScreen(frozenset({EXECUTE_TASK}), 64 * 1024, lambda entry: None)
-    options = {"ordercmd_screen": screen}
-    with Connection(redis_url, transport=GuardedTransport, transport_options=options) as conn:
+    with guarded(redis_url) as conn:
         channel = conn.default_channel
         for task_id in ("folded", "plain"):
             message = envelope(task_id, call([task_id]), task_id=task_id)
@@ -66,12 +71,10 @@ def test_a_delivery_acked_with_its_outcome_costs_the_channel_no_round_trip(redis
 
 
 def test_a_delivery_is_recorded_as_kombu_records_it_and_restored_unacked(redis_url, redis_client):
-    screen = MessageScreen(frozenset({EXECUTE_TASK}), 64 * 1024, lambda entry: None)
-    options = {"ordercmd_screen": screen}
     sent = envelope("c1", call(["c1"]), task_id="c1")
     redis_client.lpush("q1", json.dumps(sent))
     redis_client.config_resetstat()
-    with Connection(redis_url, transport=GuardedTransport, transport_options=options) as conn:
+    with guarded(redis_url) as conn:
         channel = conn.default_channel
         message = channel.basic_get("q1")
         tag = message.delivery_tag
@@ -89,10 +92,8 @@ def test_a_delivery_is_recorded_as_kombu_records_it_and_restored_unacked(redis_u
 
 
 def test_a_key_prefix_of_the_broker_is_kept_by_the_record_and_the_fold(redis_url, redis_client):
-    screen = MessageScreen(frozenset({EXECUTE_TASK}), 64 * 1024, lambda entry: None)
-    options = {"ordercmd_screen": screen, "global_keyprefix": "pfx:"}
     redis_client.lpush("pfx:q1", json.dumps(envelope("c1", call(["c1"]), task_id="c1")))
-    with Connection(redis_url, transport=GuardedTransport, transport_options=options) as conn:
+    with guarded(redis_url, global_keyprefix="pfx:") as conn:
         message = conn.default_channel.basic_get("q1")
         tag = message.delivery_tag
         assert redis_client.hkeys("pfx:unacked") == [tag]
@@ -133,8 +134,7 @@ def unacked_removals(redis_url: str) -> Iterator[list[tuple[str, str]]]:
 def test_a_worker_acks_every_delivery_once_threads_with_the_outcome(
     pool, folded, sandbox, producer, store, start_worker, redis_url, redis_client
 ):
-    count = COUNT
-    order_ids = sandbox.admin.create_orders("backd", "order_placed", count)
+    order_ids = sandbox.admin.create_orders("backd", "order_placed", COUNT)
     submissions = [producer.submit(order_command("backd", "cancel", o)) for o in order_ids]
 
     def all_acked() -> bool:
@@ -144,10 +144,10 @@ def test_a_worker_acks_every_delivery_once_threads_with_the_outcome(
 
     with unacked_removals(redis_url) as removals:
         start_worker(pool=pool, concurrency=2)
-        wait_for(all_acked, timeout_s=60, what=f"{count} cancels done and acked")
-        wait_for(lambda: len(removals) >= count, timeout_s=10, what="the monitor")
+        wait_for(all_acked, timeout_s=60, what=f"{COUNT} cancels done and acked")
+        wait_for(lambda: len(removals) >= COUNT, timeout_s=10, what="the monitor")
     assert redis_client.zcard("unacked_index") == 0
-    assert len(sandbox.state.mutations) == count
+    assert len(sandbox.state.mutations) == COUNT
     tags = [tag for _, tag in removals]
     assert len(tags) == len(set(tags))  # each delivery acked once (re-sends are deliveries too)
     # a threads worker acks in finish.lua; a prefork child is another process: kombu acks there
